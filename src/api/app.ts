@@ -1,0 +1,76 @@
+/**
+ * The HTTP API. `buildApp(deps)` returns a Fastify app that does not listen, so tests use `app.inject()` and
+ * the composition root decides where it binds.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import type { Logger } from 'pino';
+import type { SnapshotHolder } from '../snapshot/holder.js';
+import { ApiError, Errors } from './errors.js';
+
+export interface ApiDeps {
+  holder: SnapshotHolder;
+  log: Logger;
+  apiToken: string | undefined;
+  /** Why the node is not ready, or undefined when it is. */
+  notReadyReason: () => string | undefined;
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function tokenMatches(expected: string, header: string | undefined): boolean {
+  if (!header?.startsWith('Bearer ')) return false;
+  // Hash both sides so the comparison is constant-time whatever the lengths.
+  const a = createHash('sha256').update(header.slice(7)).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function buildApp(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    // pino's Logger and Fastify's base logger differ only in optional members.
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1 << 20,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
+  });
+
+  app.addHook('onRequest', async (req) => {
+    if (deps.apiToken !== undefined && MUTATING.has(req.method) && !tokenMatches(deps.apiToken, req.headers.authorization))
+      throw Errors.unauthorized();
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'api request');
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply.status(err.statusCode).send({ error: err.message, ...(err.field ? { field: err.field } : {}) });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation && fe.validation.length > 0) {
+      const v = fe.validation[0]!;
+      const params = v.params as Record<string, unknown>;
+      const extra = typeof params.additionalProperty === 'string' ? params.additionalProperty : typeof params.missingProperty === 'string' ? params.missingProperty : undefined;
+      const base = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const field = [base, extra].filter((s) => s).join('.') || (fe.validationContext ?? 'body');
+      const message = typeof params.additionalProperty === 'string' ? `unknown field "${params.additionalProperty}"` : `${field} ${v.message ?? 'is invalid'}`;
+      return reply.status(400).send({ error: message, field });
+    }
+    const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'api error');
+    return reply.status(status).send({ error: status >= 500 ? 'internal error' : fe.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const snap = deps.holder.current();
+    const reason = deps.notReadyReason();
+    const body = { ready: reason === undefined, zones: snap.zones.size, snapshotVersion: snap.version, ...(reason ? { reason } : {}) };
+    return reply.status(reason === undefined ? 200 : 503).send(body);
+  });
+
+  return app;
+}

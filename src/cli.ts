@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/** `gslb` command line: serve, check. */
+import { readFileSync } from 'node:fs';
+import { parseFlags, parseServeOptions, UsageError } from './config.js';
+import { createLogger } from './log.js';
+import { startServer, StartupError } from './server.js';
+import { loadZoneDir } from './zone/loader.js';
+import { formatError } from './zone/types.js';
+
+const HELP = {
+  main: `Usage: gslb <command> [options]
+
+Commands:
+  serve     run the authoritative DNS server and the HTTP API
+  check     validate zone files (exit 1 and print file:line: message on errors)
+
+Run "gslb <command> --help" for a command's options.`,
+  serve: `Usage: gslb serve [options]        (each option also from the environment variable shown)
+
+  --zones DIR          GSLB_ZONES       zone files *.yaml                     [./zones]
+  --dns HOST:PORT,...  GSLB_DNS         UDP+TCP listeners, [::1]:PORT for v6  [127.0.0.1:8053]
+  --api HOST:PORT      GSLB_API         HTTP API                              [127.0.0.1:8080]
+  --geoip FILE,...     GSLB_GEOIP       MMDB files, first match wins          [bundled database]
+  --networks FILE      GSLB_NETWORKS    custom client networks                [./geoip/networks.yaml if present]
+  --redis URL          GSLB_REDIS       shared store                          [embedded store]
+  --data DIR           GSLB_DATA        embedded store directory              [./data]
+  --node-id NAME       GSLB_NODE_ID     node name, returned as NSID           [hostname]
+  --api-token TOKEN    GSLB_API_TOKEN   bearer token for mutating API calls   [none]
+  --log-level LEVEL    GSLB_LOG_LEVEL   fatal|error|warn|info|debug|trace     [info]
+
+Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
+  check: `Usage: gslb check [--zones DIR]
+
+Validates every zone file in DIR (default ./zones, or GSLB_ZONES). Exit 0 when all are valid; otherwise
+prints "file:line: message" for each error and exits 1.`,
+} as const;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const opts = parseServeOptions(argv);
+  const log = createLogger(opts.logLevel, opts.nodeId);
+  let server;
+  try {
+    server = await startServer(opts, log);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`gslb: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const running = server;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => {
+        log.info('stopped');
+        log.flush?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => running.reload());
+  return -1;
+}
+
+function check(argv: string[]): number {
+  const flags = parseFlags(argv, ['--zones']);
+  const dir = flags.get('--zones')?.[0] ?? process.env.GSLB_ZONES ?? './zones';
+  const result = loadZoneDir(dir);
+  if (!result.zoneSet) {
+    for (const e of result.errors) process.stdout.write(formatError(e) + '\n');
+    process.stderr.write(`gslb check: ${result.errors.length} error(s) in ${dir}\n`);
+    return 1;
+  }
+  const zs = result.zoneSet;
+  process.stdout.write(
+    `ok: ${zs.zones.length} zone(s) (${zs.zones.map((z) => z.apex).join(', ') || 'none'}), ${zs.regions.size} region(s), ` +
+      `${zs.zones.reduce((n, z) => n + z.services.length, 0)} service(s) in ${result.files.length} file(s)\n`,
+  );
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP.main + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  if (command !== 'serve' && command !== 'check') {
+    process.stderr.write(`gslb: unknown command "${command}"\n\n${HELP.main}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP[command] + '\n');
+    return 0;
+  }
+  try {
+    return command === 'serve' ? await serve(rest) : check(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gslb ${command}: ${err.message}\n(see "gslb ${command} --help")\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`gslb: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,154 @@
+/**
+ * `gslb serve` options: flags, then environment variables, then defaults (the embedded single-node mode).
+ * Every option of the contract is parsed and validated here, in one place.
+ */
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import type { ListenAddress } from './dns/udp.js';
+
+export interface ServeOptions {
+  zonesDir: string;
+  dns: ListenAddress[];
+  api: ListenAddress;
+  /** MMDB files, first match wins; empty = the bundled database. */
+  geoip: string[];
+  networks: string | undefined;
+  redis: string | undefined;
+  dataDir: string;
+  nodeId: string;
+  apiToken: string | undefined;
+  logLevel: string;
+}
+
+export class UsageError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+interface OptionSpec {
+  flag: string;
+  env: string;
+  repeatable?: boolean;
+}
+
+export const SERVE_OPTIONS = {
+  zones: { flag: '--zones', env: 'GSLB_ZONES' },
+  dns: { flag: '--dns', env: 'GSLB_DNS', repeatable: true },
+  api: { flag: '--api', env: 'GSLB_API' },
+  geoip: { flag: '--geoip', env: 'GSLB_GEOIP', repeatable: true },
+  networks: { flag: '--networks', env: 'GSLB_NETWORKS' },
+  redis: { flag: '--redis', env: 'GSLB_REDIS' },
+  data: { flag: '--data', env: 'GSLB_DATA' },
+  nodeId: { flag: '--node-id', env: 'GSLB_NODE_ID' },
+  apiToken: { flag: '--api-token', env: 'GSLB_API_TOKEN' },
+  logLevel: { flag: '--log-level', env: 'GSLB_LOG_LEVEL' },
+} as const satisfies Record<string, OptionSpec>;
+
+export const DEFAULT_DNS = '127.0.0.1:8053';
+export const DEFAULT_API = '127.0.0.1:8080';
+
+/** Split argv into `--flag value` / `--flag=value` pairs; anything else is a usage error. */
+export function parseFlags(argv: readonly string[], known: readonly string[], booleans: readonly string[] = []): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    if (booleans.includes(flag)) {
+      out.set(flag, ['true']);
+      continue;
+    }
+    if (!known.includes(flag)) throw new UsageError(`unknown option ${flag}`);
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`option ${flag} needs a value`);
+      value = next;
+      i++;
+    }
+    const list = out.get(flag) ?? [];
+    list.push(value);
+    out.set(flag, list);
+  }
+  return out;
+}
+
+/** `HOST:PORT` or `[v6]:PORT`. */
+export function parseListen(text: string, what: string): ListenAddress {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  if (!m) throw new UsageError(`${what}: "${text}" is not HOST:PORT (use [::1]:PORT for IPv6)`);
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (port > 65535) throw new UsageError(`${what}: port ${port} is out of range`);
+  if (isIP(host) === 0 && host !== 'localhost') throw new UsageError(`${what}: "${host}" is not an IP address`);
+  return { host: host === 'localhost' ? '127.0.0.1' : host, port };
+}
+
+export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  const flags = parseFlags(
+    argv,
+    Object.values(SERVE_OPTIONS).map((o) => o.flag),
+  );
+  const get = (spec: OptionSpec): string[] | undefined => {
+    const fromFlag = flags.get(spec.flag);
+    if (fromFlag) return fromFlag;
+    const fromEnv = env[spec.env];
+    return fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : undefined;
+  };
+  const one = (spec: OptionSpec): string | undefined => {
+    const v = get(spec);
+    if (v && v.length > 1) throw new UsageError(`${spec.flag} may be given once`);
+    return v?.[0];
+  };
+  const list = (spec: OptionSpec): string[] | undefined =>
+    get(spec)
+      ?.flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+
+  const dns = (list(SERVE_OPTIONS.dns) ?? [DEFAULT_DNS]).map((t) => parseListen(t, '--dns'));
+  const api = parseListen(one(SERVE_OPTIONS.api) ?? DEFAULT_API, '--api');
+
+  const geoip = list(SERVE_OPTIONS.geoip) ?? [];
+  for (const f of geoip) if (!existsSync(f)) throw new UsageError(`--geoip: ${f} does not exist`);
+
+  let networks = one(SERVE_OPTIONS.networks);
+  if (networks !== undefined && !existsSync(networks)) throw new UsageError(`--networks: ${networks} does not exist`);
+  if (networks === undefined && existsSync('geoip/networks.yaml')) networks = 'geoip/networks.yaml';
+
+  const redis = one(SERVE_OPTIONS.redis);
+  if (redis !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(redis);
+    } catch {
+      throw new UsageError(`--redis: "${redis}" is not a URL (redis://host:6379/0)`);
+    }
+    if (!['redis:', 'rediss:', 'redis-sentinel:'].includes(url.protocol))
+      throw new UsageError(`--redis: scheme must be redis://, rediss:// or redis-sentinel://, not ${url.protocol}//`);
+  }
+
+  const nodeId = one(SERVE_OPTIONS.nodeId) ?? hostname();
+  if (Buffer.byteLength(nodeId) === 0 || Buffer.byteLength(nodeId) > 255) throw new UsageError('--node-id: must be 1-255 bytes');
+
+  const apiToken = one(SERVE_OPTIONS.apiToken);
+  if (apiToken !== undefined && apiToken.length < 8) throw new UsageError('--api-token: use at least 8 characters');
+
+  const logLevel = one(SERVE_OPTIONS.logLevel) ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  return {
+    zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
+    dns,
+    api,
+    geoip,
+    networks,
+    redis,
+    dataDir: one(SERVE_OPTIONS.data) ?? './data',
+    nodeId,
+    apiToken,
+    logLevel,
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The answer path: parsed query + current snapshot -> response bytes. Synchronous, no I/O, no logging: the
+ * snapshot holds precomputed answer bodies, so a static answer is a header, the question copied from the
+ * query (keeping its case) and one memcpy.
+ */
+import type { AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
+import { decide, type Client } from '../steering/decide.js';
+import {
+  CLASSIC_UDP_PAYLOAD,
+  EDNS_DO,
+  EdnsOption,
+  Flag,
+  HEADER_SIZE,
+  OUR_UDP_PAYLOAD,
+  Rcode,
+  RRClass,
+  RRType,
+} from './constants.js';
+import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
+import { ParseOutcome, type ParsedQuery } from './query.js';
+
+export type Transport = 'udp' | 'tcp';
+
+/** The source of a query as the listener saw it. */
+export interface Peer {
+  address: string;
+  family: 4 | 6;
+}
+
+/** Per-answer facts for metrics and query logs, overwritten on every call. */
+export interface AnswerInfo {
+  rcode: number;
+  truncated: boolean;
+  service: string | undefined;
+  region: string | undefined;
+}
+
+const CHAOS_NAMES = new Set(['id.server', 'hostname.bind']);
+
+export class Responder {
+  readonly info: AnswerInfo = { rcode: 0, truncated: false, service: undefined, region: undefined };
+  private readonly client: Client = { address: Buffer.alloc(16), family: 4, sourcePrefix: 32, viaEcs: false };
+
+  constructor(private readonly current: () => Snapshot) {}
+
+  /**
+   * The response to `msg` (already parsed into `q` with outcome `outcome`), or undefined when the packet must
+   * be dropped.
+   */
+  respond(q: ParsedQuery, outcome: ParseOutcome, msg: Buffer, peer: Peer, transport: Transport): Buffer | undefined {
+    const info = this.info;
+    info.truncated = false;
+    info.service = undefined;
+    info.region = undefined;
+    if (outcome === ParseOutcome.DROP) return undefined;
+    if (outcome !== ParseOutcome.OK) return this.bare(msg, outcome);
+    if (q.hasEdns && q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
+
+    const snap = this.current();
+    const L = q.qnameEnd - HEADER_SIZE;
+    const qtype = q.qtype;
+    if (qtype === RRType.OPT || qtype === RRType.TKEY || qtype === RRType.TSIG) return this.assemble(q, msg, Rcode.FORMERR, false, 0, 0, 0, undefined, transport, 0);
+    if (qtype === RRType.MAILA || qtype === RRType.MAILB) return this.assemble(q, msg, Rcode.NOTIMP, false, 0, 0, 0, undefined, transport, 0);
+    if (q.qclass !== RRClass.IN) {
+      if (q.qclass === RRClass.CH && qtype === RRType.TXT && CHAOS_NAMES.has(q.qname)) return this.chaosIdentity(q, msg, snap, transport);
+      return this.assemble(q, msg, Rcode.REFUSED, false, 0, 0, 0, undefined, transport, 0);
+    }
+    // We never transfer zones; the API is the way to read configuration.
+    if (qtype === RRType.AXFR || qtype === RRType.IXFR) return this.assemble(q, msg, Rcode.REFUSED, false, 0, 0, 0, undefined, transport, 0);
+
+    const zone = findZone(snap, q.qname);
+    if (!zone) return this.assemble(q, msg, Rcode.REFUSED, false, 0, 0, 0, undefined, transport, 0);
+    const plan = lookup(zone, q.qname, qtype, L);
+    if (!plan.service) return this.assemble(q, msg, plan.rcode, plan.aa, plan.an, plan.ns, plan.ar, plan.body, transport, 0);
+    return this.serviceAnswer(q, msg, peer, plan, snap, transport);
+  }
+
+  private serviceAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, plan: AnswerPlan, snap: Snapshot, transport: Transport): Buffer {
+    const tail = plan.service!;
+    const client = this.client;
+    if (q.hasEcs) {
+      q.ecs.address.copy(client.address, 0, 0, 16);
+      client.family = q.ecs.family === 1 ? 4 : 6;
+      client.sourcePrefix = q.ecs.sourcePrefix;
+      client.viaEcs = true;
+    } else {
+      client.address.fill(0);
+      if (peer.family === 4) ipv4ToBytes(peer.address, client.address, 0);
+      else ipv6ToBytes(peer.address).copy(client.address);
+      client.family = peer.family;
+      client.sourcePrefix = peer.family === 4 ? 32 : 128;
+      client.viaEcs = false;
+    }
+    const d = decide(snap, tail.service, q.qtype, client);
+    this.info.service = tail.service.service.name;
+    this.info.region = d.region?.region.name;
+    const scope = Math.min(d.scope, q.hasEcs ? q.ecs.sourcePrefix : 0);
+    const count = d.cname ? 1 : d.endpoints.length;
+    if (count === 0) return this.assemble(q, msg, plan.rcode, true, plan.an, 1, 0, tail.nodataBody, transport, scope);
+
+    let size = 0;
+    if (d.cname) size = 12 + d.cname.rdata.length;
+    else for (const e of d.endpoints) size += 12 + e.rdata.length;
+    const extra = Buffer.allocUnsafe(size);
+    let o = 0;
+    const writeOne = (type: number, rdata: Buffer): void => {
+      extra.writeUInt16BE(0xc000 | tail.ownerOffset, o);
+      extra.writeUInt16BE(type, o + 2);
+      extra.writeUInt16BE(RRClass.IN, o + 4);
+      extra.writeUInt32BE(d.ttl, o + 6);
+      extra.writeUInt16BE(rdata.length, o + 10);
+      rdata.copy(extra, o + 12);
+      o += 12 + rdata.length;
+    };
+    if (d.cname) writeOne(RRType.CNAME, d.cname.rdata);
+    else for (const e of d.endpoints) writeOne(e.family === 6 ? RRType.AAAA : RRType.A, e.rdata);
+    return this.assemble(q, msg, plan.rcode, true, plan.an + count, 0, 0, plan.body, transport, scope, extra);
+  }
+
+  private chaosIdentity(q: ParsedQuery, msg: Buffer, snap: Snapshot, transport: Transport): Buffer {
+    const id = Buffer.from(snap.nodeId.slice(0, 255), 'utf8');
+    const body = Buffer.allocUnsafe(12 + 1 + id.length);
+    body.writeUInt16BE(0xc000 | HEADER_SIZE, 0);
+    body.writeUInt16BE(RRType.TXT, 2);
+    body.writeUInt16BE(RRClass.CH, 4);
+    body.writeUInt32BE(0, 6);
+    body.writeUInt16BE(1 + id.length, 10);
+    body[12] = id.length;
+    id.copy(body, 13);
+    return this.assemble(q, msg, Rcode.NOERROR, true, 1, 0, 0, body, transport, 0);
+  }
+
+  /** FORMERR / NOTIMP when the question may be unreadable: header only. */
+  private bare(msg: Buffer, rcode: number): Buffer {
+    this.info.rcode = rcode;
+    const out = Buffer.alloc(HEADER_SIZE);
+    msg.copy(out, 0, 0, 2);
+    const flags = msg.readUInt16BE(2);
+    out.writeUInt16BE(Flag.QR | (flags & 0x7800) | (flags & Flag.RD) | rcode, 2);
+    return out;
+  }
+
+  /**
+   * header + echoed question + body [+ extra] + OPT. When it does not fit the client's limit the answer goes
+   * out empty with TC=1 (never a partial RRset), so the resolver retries over TCP.
+   */
+  private assemble(
+    q: ParsedQuery,
+    msg: Buffer,
+    rcode: number,
+    aa: boolean,
+    an: number,
+    ns: number,
+    ar: number,
+    body: Buffer | undefined,
+    transport: Transport,
+    scope: number,
+    extra?: Buffer,
+  ): Buffer {
+    const questionEnd = q.questionEnd;
+    const nodeId = q.wantsNsid ? this.current().nodeId : '';
+    const nsidLen = q.wantsNsid ? Buffer.byteLength(nodeId, 'utf8') : 0;
+    const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
+    const optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (q.wantsNsid ? 4 + nsidLen : 0) : 0;
+    const bodyLen = (body?.length ?? 0) + (extra?.length ?? 0);
+    const limit =
+      transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
+    let truncated = false;
+    if (questionEnd + bodyLen + optLen > limit) {
+      truncated = true;
+      an = ns = ar = 0;
+    }
+    const size = questionEnd + (truncated ? 0 : bodyLen) + optLen;
+    const out = Buffer.allocUnsafe(size);
+    msg.copy(out, 0, 0, questionEnd);
+    const qflags = q.flags;
+    let flags = Flag.QR | (qflags & Flag.RD) | (qflags & Flag.CD) | (rcode & 0xf);
+    if (aa) flags |= Flag.AA;
+    if (truncated) flags |= Flag.TC;
+    out.writeUInt16BE(flags, 2);
+    out.writeUInt16BE(1, 4);
+    out.writeUInt16BE(an, 6);
+    out.writeUInt16BE(ns, 8);
+    out.writeUInt16BE(ar + (q.hasEdns ? 1 : 0), 10);
+    let o = questionEnd;
+    if (!truncated) {
+      if (body) o += body.copy(out, o);
+      if (extra) o += extra.copy(out, o);
+    }
+    if (q.hasEdns) {
+      out[o] = 0; // root owner
+      out.writeUInt16BE(RRType.OPT, o + 1);
+      out.writeUInt16BE(OUR_UDP_PAYLOAD, o + 3);
+      out[o + 5] = rcode >> 4; // extended rcode bits
+      out[o + 6] = 0; // version 0
+      out.writeUInt16BE(q.ednsFlags & EDNS_DO, o + 7);
+      out.writeUInt16BE(optLen - 11, o + 9);
+      o += 11;
+      if (q.hasEcs) {
+        out.writeUInt16BE(EdnsOption.ECS, o);
+        out.writeUInt16BE(4 + ecsAddrLen, o + 2);
+        out.writeUInt16BE(q.ecs.family, o + 4);
+        out[o + 6] = q.ecs.sourcePrefix;
+        out[o + 7] = scope;
+        q.ecs.address.copy(out, o + 8, 0, ecsAddrLen);
+        o += 8 + ecsAddrLen;
+      }
+      if (q.wantsNsid) {
+        out.writeUInt16BE(EdnsOption.NSID, o);
+        out.writeUInt16BE(nsidLen, o + 2);
+        out.write(nodeId, o + 4, 'utf8');
+        o += 4 + nsidLen;
+      }
+    }
+    this.info.rcode = rcode;
+    this.info.truncated = truncated;
+    return out;
+  }
+}
+
+/** The zone with the longest apex that `qname` falls under. */
+export function findZone(snap: Snapshot, qname: string): ZoneIndex | undefined {
+  let name = qname;
+  for (;;) {
+    const zone = snap.zones.get(name);
+    if (zone) return zone;
+    const dot = name.indexOf('.');
+    if (dot < 0) return undefined;
+    name = name.slice(dot + 1);
+  }
+}
+
+/** Exact node, else delegation, else wildcard at the closest encloser, else NXDOMAIN (RFC 1034 4.3.2, RFC 4592). */
+export function lookup(zone: ZoneIndex, qname: string, qtype: number, qnameLength: number): AnswerPlan {
+  const exact = zone.nodes.get(qname);
+  if (exact) {
+    if (exact.cut && !(exact.cut === exact && qtype === RRType.DS)) return zone.referrals.get(exact.cut.name)!.get(qnameLength);
+    return (exact.plans.get(qtype) ?? exact.other).get(qnameLength);
+  }
+  let ce = qname;
+  for (;;) {
+    const dot = ce.indexOf('.');
+    ce = dot < 0 ? '' : ce.slice(dot + 1);
+    const encloser = zone.nodes.get(ce);
+    if (!encloser) {
+      if (ce === '') return zone.nxdomain.get(qnameLength);
+      continue;
+    }
+    if (encloser.cut) return zone.referrals.get(encloser.cut.name)!.get(qnameLength);
+    const wildcard = zone.nodes.get(`*.${ce}`);
+    if (wildcard) return (wildcard.plans.get(qtype) ?? wildcard.other).get(qnameLength);
+    return zone.nxdomain.get(qnameLength);
+  }
+}

@@ -1,0 +1,144 @@
+/** ZoneSet (+ later: store state) -> Snapshot. Everything expensive happens here, never per query. */
+import { RRType } from '../dns/constants.js';
+import { nameToWire, parentName, wireLength } from '../dns/name.js';
+import { addressBytes } from '../util/cidr.js';
+import type { Region, ZoneSet } from '../zone/types.js';
+import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, type ZoneView } from './plans.js';
+import {
+  PlanCache,
+  type EndpointIndex,
+  type NameNode,
+  type RegionIndex,
+  type ServiceIndex,
+  type Snapshot,
+  type ZoneIndex,
+} from './types.js';
+
+export interface BuildOptions {
+  version: number;
+  nodeId: string;
+  now?: number;
+}
+
+function indexRegion(region: Region): RegionIndex {
+  const v4: EndpointIndex[] = [];
+  const v6: EndpointIndex[] = [];
+  const hosts: EndpointIndex[] = [];
+  for (const ep of region.endpoints) {
+    const rdata = ep.family === 0 ? nameToWire(ep.address) : addressBytes(ep.address, ep.family);
+    const entry: EndpointIndex = { address: ep.address, family: ep.family, weight: ep.weight, rdata };
+    (ep.family === 4 ? v4 : ep.family === 6 ? v6 : hosts).push(entry);
+  }
+  return { region, v4, v6, hosts };
+}
+
+function newNode(name: string): NameNode {
+  return { name, rrsets: new Map(), plans: new Map(), other: NO_PLAN };
+}
+const NO_PLAN = new PlanCache(() => {
+  throw new Error('plan cache used before the snapshot finished building');
+});
+
+function indexZone(zoneSet: ZoneSet, zoneIdx: number, services: Map<string, ServiceIndex>): ZoneIndex {
+  const zone = zoneSet.zones[zoneIdx]!;
+  const nodes = new Map<string, NameNode>();
+  const ensure = (name: string): NameNode => {
+    let node = nodes.get(name);
+    if (node) return node;
+    node = newNode(name);
+    nodes.set(name, node);
+    // Empty non-terminals exist (NODATA, not NXDOMAIN): RFC 8020.
+    if (name !== zone.apex) {
+      const parent = parentName(name);
+      if (parent !== undefined) ensure(parent);
+    }
+    return node;
+  };
+  ensure(zone.apex);
+  for (const rr of zone.records) {
+    const node = ensure(rr.name);
+    let set = node.rrsets.get(rr.data.type);
+    if (!set) node.rrsets.set(rr.data.type, (set = []));
+    set.push(rr);
+  }
+  for (const svc of zone.services) ensure(svc.name).service = services.get(svc.name)!;
+
+  // Delegations: any non-apex name with NS. Everything at or below it answers with a referral.
+  const cuts = [...nodes.values()].filter((n) => n.name !== zone.apex && n.rrsets.has(RRType.NS));
+  for (const node of nodes.values()) {
+    const cut = cuts.find((c) => node.name === c.name || node.name.endsWith('.' + c.name));
+    if (cut) node.cut = cut;
+  }
+
+  const view: ZoneView = { zone, nodes };
+  const referrals = new Map<string, PlanCache>();
+  for (const cut of cuts) referrals.set(cut.name, new PlanCache((len) => buildReferralPlan(view, cut, len)));
+
+  for (const node of nodes.values()) {
+    const wildcard = node.name.startsWith('*.');
+    const anchor = wildcard ? parentName(node.name)! : node.name;
+    const exactLength = wireLength(node.name);
+    const planFor = (qtype: number): PlanCache => {
+      const cache = new PlanCache((len) => buildAnswerPlan(view, node, qtype, len, anchor));
+      if (!wildcard) cache.get(exactLength);
+      return cache;
+    };
+    if (node.cut) {
+      // Only DS at the delegation point itself is answered from this (parent) side: NODATA.
+      node.other = planFor(RRType.DS);
+      continue;
+    }
+    for (const qtype of relevantTypes(view, node)) node.plans.set(qtype, planFor(qtype));
+    // Any other type: NODATA, or a CNAME chain that ends in NODATA. Built for a type no node can hold.
+    node.other = planFor(0);
+  }
+  return { apex: zone.apex, file: zone.file, nodes, nxdomain: new PlanCache((len) => buildNxdomainPlan(zone, len)), referrals };
+}
+
+/** Types whose answer differs from NODATA at this node: its own, its CNAME chain's end's, a service's. */
+function relevantTypes(view: ZoneView, node: NameNode): Set<number> {
+  const types = new Set<number>([RRType.ANY, RRType.CNAME]);
+  let at: NameNode | undefined = node;
+  for (let hops = 0; at && hops < 9; hops++) {
+    for (const t of at.rrsets.keys()) types.add(t);
+    if (at.service) {
+      types.add(RRType.A);
+      types.add(RRType.AAAA);
+    }
+    const cname = at.rrsets.get(RRType.CNAME)?.[0];
+    if (!cname || cname.data.type !== RRType.CNAME) break;
+    at = view.nodes.get(cname.data.target);
+  }
+  return types;
+}
+
+export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
+  const regions = new Map<string, RegionIndex>();
+  for (const [name, region] of zoneSet.regions) regions.set(name, indexRegion(region));
+  const services = new Map<string, ServiceIndex>();
+  for (const zone of zoneSet.zones) {
+    for (const service of zone.services) {
+      const candidates = service.regions.map((r) => regions.get(r)).filter((r): r is RegionIndex => r !== undefined);
+      for (const r of regions.values()) {
+        if (r.region.services.includes(service.name) && !candidates.includes(r)) candidates.push(r);
+      }
+      services.set(service.name, { service, regions: candidates });
+    }
+  }
+  const zones = new Map<string, ZoneIndex>();
+  let maxApexLabels = 0;
+  zoneSet.zones.forEach((zone, i) => {
+    zones.set(zone.apex, indexZone(zoneSet, i, services));
+    maxApexLabels = Math.max(maxApexLabels, zone.apex.split('.').length);
+  });
+  return {
+    version: opts.version,
+    builtAt: opts.now ?? Date.now(),
+    nodeId: opts.nodeId,
+    zoneSet,
+    zones,
+    maxApexLabels,
+    regions,
+    services,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The immutable snapshot the query path reads: everything a DNS answer needs, precomputed, behind one
+ * reference that is swapped atomically when configuration or state changes.
+ */
+import type { ResourceRecord } from '../dns/records.js';
+import type { Region, Service, ZoneSet } from '../zone/types.js';
+
+/** Bytes after the question, valid for one question length. */
+export interface AnswerPlan {
+  rcode: number;
+  /** False only for referrals (we are not authoritative below a delegation). */
+  aa: boolean;
+  an: number;
+  ns: number;
+  ar: number;
+  body: Buffer;
+  /** Set when the answer ends at a service name: the responder appends the steering decision's records. */
+  service?: ServiceTail;
+}
+
+export interface ServiceTail {
+  service: ServiceIndex;
+  /** Absolute offset of the service name in the message, for the owner of appended records. */
+  ownerOffset: number;
+  /** `body` followed by the SOA in authority: what to send when the decision has no records (NODATA). */
+  nodataBody: Buffer;
+}
+
+/** Plans per question length, built on first use (exact names are built at snapshot time). */
+export class PlanCache {
+  private readonly byLength: (AnswerPlan | undefined)[] = [];
+  constructor(private readonly build: (questionNameLength: number) => AnswerPlan) {}
+  get(questionNameLength: number): AnswerPlan {
+    let plan = this.byLength[questionNameLength];
+    if (plan === undefined) {
+      plan = this.build(questionNameLength);
+      this.byLength[questionNameLength] = plan;
+    }
+    return plan;
+  }
+}
+
+export interface NameNode {
+  name: string;
+  /** RRsets at this name by type (empty for empty non-terminals and services). */
+  rrsets: Map<number, ResourceRecord[]>;
+  service?: ServiceIndex;
+  /** The delegation this name is at or below, if any. */
+  cut?: NameNode;
+  /** Plans by query type for types present here, plus `other` for every other type (NODATA, CNAME, ...). */
+  plans: Map<number, PlanCache>;
+  other: PlanCache;
+}
+
+export interface ZoneIndex {
+  apex: string;
+  file: string;
+  nodes: Map<string, NameNode>;
+  nxdomain: PlanCache;
+  /** Referral plans by delegation name. */
+  referrals: Map<string, PlanCache>;
+}
+
+export interface EndpointIndex {
+  address: string;
+  family: 4 | 6 | 0;
+  weight: number;
+  /** Precomputed rdata: 4 or 16 address bytes, or the uncompressed wire name of a hostname endpoint. */
+  rdata: Buffer;
+}
+
+export interface RegionIndex {
+  region: Region;
+  v4: EndpointIndex[];
+  v6: EndpointIndex[];
+  hosts: EndpointIndex[];
+}
+
+export interface ServiceIndex {
+  service: Service;
+  /** Candidate regions in declared order. */
+  regions: RegionIndex[];
+}
+
+export interface Snapshot {
+  version: number;
+  builtAt: number;
+  nodeId: string;
+  zoneSet: ZoneSet;
+  zones: Map<string, ZoneIndex>;
+  /** The most labels any zone apex has: bounds the suffix walk when finding a zone. */
+  maxApexLabels: number;
+  regions: Map<string, RegionIndex>;
+  services: Map<string, ServiceIndex>;
+}

@@ -1,0 +1,114 @@
+/** The validated configuration that zone files describe. Produced by loader.ts, consumed by snapshot/build.ts. */
+import type { ResourceRecord } from '../dns/records.js';
+
+export const POLICIES = ['latency', 'geo', 'weighted', 'failover'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+export const WHEN_ALL_DOWN = ['all', 'none'] as const;
+export type WhenAllDown = (typeof WHEN_ALL_DOWN)[number];
+
+export const CHECK_TYPES = ['http', 'https', 'tcp'] as const;
+export type CheckType = (typeof CHECK_TYPES)[number];
+
+export const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const;
+
+export interface Location {
+  lat: number;
+  lon: number;
+}
+
+export interface Endpoint {
+  /** IPv4 or IPv6 address, or a canonical hostname (answered as a CNAME). */
+  address: string;
+  /** 4, 6, or 0 for a hostname. */
+  family: 4 | 6 | 0;
+  weight: number;
+}
+
+export interface HealthCheck {
+  type: CheckType;
+  port: number;
+  path: string;
+  host?: string;
+  expectStatus: number[];
+  expectBody?: string;
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+}
+
+export interface Region {
+  name: string;
+  /** Where it was declared: `file:line`, or `api` for regions registered through the API. */
+  source: string;
+  location: Location;
+  endpoints: Endpoint[];
+  check?: HealthCheck;
+  weight: number;
+  /** Route 53 geoproximity-style bias in ms subtracted from estimated RTTs (positive attracts traffic). */
+  bias: number;
+  minHealthy: number;
+  /** Extra services this region serves (API registrations name them; zone regions are listed by services). */
+  services: string[];
+}
+
+export interface Service {
+  /** Canonical fully-qualified name. */
+  name: string;
+  zone: string;
+  policy: Policy;
+  regions: string[];
+  ttl: number;
+  answers: number;
+  whenAllDown: WhenAllDown;
+  toleranceMs: number;
+}
+
+export type LatencyClient =
+  | { kind: 'cidr'; text: string; family: 4 | 6; prefix: number; network: Buffer }
+  | { kind: 'country'; text: string; country: string }
+  | { kind: 'continent'; text: string; continent: string };
+
+export interface LatencyEntry {
+  client: LatencyClient;
+  region: string;
+  rttMs: number;
+}
+
+export interface Soa {
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+export interface Zone {
+  apex: string;
+  file: string;
+  ttl: number;
+  soa: Soa;
+  ns: string[];
+  /** Static records, absolute canonical owner names, apex SOA and NS included. */
+  records: ResourceRecord[];
+  services: Service[];
+}
+
+export interface ZoneSet {
+  zones: Zone[];
+  regions: Map<string, Region>;
+  latency: LatencyEntry[];
+}
+
+export interface ConfigError {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export function formatError(e: ConfigError): string {
+  return `${e.file}:${e.line}: ${e.message}`;
+}
