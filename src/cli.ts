@@ -73,7 +73,7 @@ async function serve(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => running.reload());
+  process.on('SIGHUP', () => running.reload('SIGHUP'));
   return -1;
 }
 

@@ -22,7 +22,7 @@ export interface RunningServer {
   dns: ListenAddress[];
   api: ListenAddress;
   holder: SnapshotHolder;
-  reload(): ReloadOutcome;
+  reload(trigger?: string): ReloadOutcome;
   close(): Promise<void>;
 }
 
@@ -87,7 +87,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     dns: bound,
     api: { host: opts.api.host, port: apiPort },
     holder,
-    reload: () => reloader.reload(),
+    reload: (trigger?: string) => reloader.reload(trigger),
     close: async () => {
       reloader.stop();
       await closeListeners();

@@ -88,6 +88,9 @@ export function readName(buf: Buffer, offset: number): [string, number] {
 }
 
 function readCharString(buf: Buffer, pos: number, end: number): [Buffer, number] {
+  // The length byte itself must lie inside the record (buf[pos] past the end would be undefined, and NaN
+  // comparisons are false, so a HINFO missing its second string decoded as if it were empty).
+  if (pos >= end) throw new DecodeError('character-string runs past its record');
   const len = buf[pos]!;
   if (pos + 1 + len > end) throw new DecodeError('character-string runs past its record');
   return [buf.subarray(pos + 1, pos + 1 + len), pos + 1 + len];
@@ -98,9 +101,11 @@ function decodeRdata(buf: Buffer, type: number, start: number, length: number): 
   const need = (n: number): void => {
     if (length !== n) throw new DecodeError(`${type} rdata of ${length} bytes, expected ${n}`);
   };
-  const nameAt = (pos: number): [string, number] => {
+  /** `last`: the name ends the rdata, so bytes after it are garbage (the strict decoder rejects them). */
+  const nameAt = (pos: number, last = false): [string, number] => {
     const r = readName(buf, pos);
     if (r[1] > end) throw new DecodeError('name runs past its record');
+    if (last && r[1] !== end) throw new DecodeError('bytes after the name in its record');
     return r;
   };
   switch (type) {
@@ -111,9 +116,9 @@ function decodeRdata(buf: Buffer, type: number, start: number, length: number): 
       need(16);
       return { type, address: bytesToIpv6(buf, start) };
     case RRType.NS:
-      return { type, target: nameAt(start)[0] };
+      return { type, target: nameAt(start, true)[0] };
     case RRType.CNAME:
-      return { type, target: nameAt(start)[0] };
+      return { type, target: nameAt(start, true)[0] };
     case RRType.SOA: {
       const [mname, p1] = nameAt(start);
       const [rname, p2] = nameAt(p1);
@@ -141,7 +146,7 @@ function decodeRdata(buf: Buffer, type: number, start: number, length: number): 
     }
     case RRType.MX: {
       if (length < 3) throw new DecodeError('short MX');
-      return { type, preference: buf.readUInt16BE(start), exchange: nameAt(start + 2)[0] };
+      return { type, preference: buf.readUInt16BE(start), exchange: nameAt(start + 2, true)[0] };
     }
     case RRType.SRV: {
       if (length < 7) throw new DecodeError('short SRV');
@@ -150,7 +155,7 @@ function decodeRdata(buf: Buffer, type: number, start: number, length: number): 
         priority: buf.readUInt16BE(start),
         weight: buf.readUInt16BE(start + 2),
         port: buf.readUInt16BE(start + 4),
-        target: nameAt(start + 6)[0],
+        target: nameAt(start + 6, true)[0],
       };
     }
     case RRType.CAA: {
@@ -166,7 +171,8 @@ function decodeRdata(buf: Buffer, type: number, start: number, length: number): 
     }
     case RRType.HINFO: {
       const [cpu, p] = readCharString(buf, start, end);
-      const [os] = readCharString(buf, p, end);
+      const [os, after] = readCharString(buf, p, end);
+      if (after !== end) throw new DecodeError('bytes after HINFO os');
       return { type, cpu: cpu.toString('latin1'), os: os.toString('latin1') };
     }
     default:

@@ -158,10 +158,11 @@ export class Responder {
     extra?: Buffer,
   ): Buffer {
     const questionEnd = q.questionEnd;
-    const nodeId = q.wantsNsid ? this.current().nodeId : '';
-    const nsidLen = q.wantsNsid ? Buffer.byteLength(nodeId, 'utf8') : 0;
+    let nsid = q.wantsNsid;
+    const nodeId = nsid ? this.current().nodeId : '';
+    const nsidLen = nsid ? Buffer.byteLength(nodeId, 'utf8') : 0;
     const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
-    const optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (q.wantsNsid ? 4 + nsidLen : 0) : 0;
+    let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) : 0;
     const bodyLen = (body?.length ?? 0) + (extra?.length ?? 0);
     const limit =
       transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
@@ -169,6 +170,13 @@ export class Responder {
     if (questionEnd + bodyLen + optLen > limit) {
       truncated = true;
       an = ns = ar = 0;
+      // Found by fuzzing: a 255-byte question name + IPv6 ECS + a 255-byte node id as NSID is 546+ bytes even
+      // with TC=1 and no records, more than a 512-byte client accepts. NSID is optional (RFC 5001), ECS must
+      // be echoed (RFC 7871 7.2.1): leave NSID out when even the empty answer would not fit.
+      if (nsid && questionEnd + optLen > limit) {
+        nsid = false;
+        optLen -= 4 + nsidLen;
+      }
     }
     const size = questionEnd + (truncated ? 0 : bodyLen) + optLen;
     const out = Buffer.allocUnsafe(size);
@@ -205,7 +213,7 @@ export class Responder {
         q.ecs.address.copy(out, o + 8, 0, ecsAddrLen);
         o += 8 + ecsAddrLen;
       }
-      if (q.wantsNsid) {
+      if (nsid) {
         out.writeUInt16BE(EdnsOption.NSID, o);
         out.writeUInt16BE(nsidLen, o + 2);
         out.write(nodeId, o + 4, 'utf8');

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, Scalar, type Node } from 'yaml';
 import { RRType } from '../dns/constants.js';
-import { ipFamily } from '../dns/ip.js';
+import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../dns/ip.js';
 import { canonical, isInZone, nameProblem } from '../dns/name.js';
 import { txtChunks, type RecordData, type ResourceRecord } from '../dns/records.js';
 import { parseCidr } from '../util/cidr.js';
@@ -103,30 +103,34 @@ export function loadZoneSources(sources: SourceFile[]): LoadResult {
   const regionDecls: { region: Region; reader: YamlReader; node: Node | null }[] = [];
   const latency: { entry: LatencyEntry; reader: YamlReader; node: Node | null }[] = [];
   const serviceRefs: { service: Service; reader: YamlReader; nodes: (Node | null)[] }[] = [];
-  const zoneNodes: { zone: Zone; reader: YamlReader; node: Node | null }[] = [];
+  const zoneNodes: { zone: Zone; reader: YamlReader; node: Node | null; owners: ReadonlyMap<string, Node | null>; nsNode: Node | null }[] = [];
   const readers: YamlReader[] = [];
+  // Every region name written in any file, valid or not: a region with its own errors is still "declared", so
+  // services and latency entries naming it do not get a second, false "not declared" error.
+  const regionNames = new Set<string>();
 
   for (const { file, text } of sources) {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
-        errors.push({ file, line: e.linePos?.[0]?.line ?? 1, message: e.message.split('\n')[0] ?? e.message });
+        // `linePos` is only filled in when prettyErrors is on, so the line comes from the error's offset.
+        errors.push({ file, line: lines.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? e.message });
       }
       continue;
     }
     const r = new YamlReader(file, doc, lines, errors);
     readers.push(r);
-    const parsed = readZoneFile(r, doc.contents as Node | null);
+    const parsed = readZoneFile(r, doc.contents as Node | null, regionNames);
     if (!parsed) continue;
     zones.push(parsed.zone);
-    zoneNodes.push({ zone: parsed.zone, reader: r, node: parsed.zoneNode });
+    zoneNodes.push({ zone: parsed.zone, reader: r, node: parsed.zoneNode, owners: parsed.owners, nsNode: parsed.nsNode });
     for (const reg of parsed.regions) regionDecls.push({ ...reg, reader: r });
     for (const l of parsed.latency) latency.push({ ...l, reader: r });
     for (const s of parsed.serviceRefs) serviceRefs.push({ ...s, reader: r });
   }
 
-  checkZoneSet({ zones: zoneNodes, regions: regionDecls, latency, services: serviceRefs });
+  checkZoneSet({ zones: zoneNodes, regions: regionDecls, regionNames, latency, services: serviceRefs });
   const regions = new Map<string, Region>();
   for (const { region } of regionDecls) if (!regions.has(region.name)) regions.set(region.name, region);
   if (errors.length > 0) return { errors: sortErrors(errors), files: sources.map((s) => s.file) };
@@ -140,12 +144,15 @@ function sortErrors(errors: ConfigError[]): ConfigError[] {
 interface ParsedFile {
   zone: Zone;
   zoneNode: Node | null;
+  /** Key node of every owner name (records and services), so zone-wide checks can point at the offending line. */
+  owners: ReadonlyMap<string, Node | null>;
+  nsNode: Node | null;
   regions: { region: Region; node: Node | null }[];
   latency: { entry: LatencyEntry; node: Node | null }[];
   serviceRefs: { service: Service; nodes: (Node | null)[] }[];
 }
 
-function readZoneFile(r: YamlReader, root: Node | null): ParsedFile | undefined {
+function readZoneFile(r: YamlReader, root: Node | null, regionNames: Set<string>): ParsedFile | undefined {
   const top = r.map(root, '', ZONE_KEYS);
   if (!top) return undefined;
   const zoneEntry = top.get('zone');
@@ -224,6 +231,7 @@ function readZoneFile(r: YamlReader, root: Node | null): ParsedFile | undefined 
   const regionsEntry = top.get('regions');
   if (regionsEntry) {
     for (const [key, entry] of r.map(regionsEntry.value, 'regions') ?? []) {
+      regionNames.add(key);
       const region = readRegion(r, entry.value, `regions.${key}`, key, entry.keyNode);
       if (region) regions.push({ region, node: entry.keyNode });
     }
@@ -242,6 +250,8 @@ function readZoneFile(r: YamlReader, root: Node | null): ParsedFile | undefined 
   return {
     zone: { apex, file: r.file, ttl, soa, ns, records, services },
     zoneNode: zoneEntry.value,
+    owners: ownerLines,
+    nsNode: nsEntry?.value ?? null,
     regions,
     latency,
     serviceRefs,
@@ -366,9 +376,7 @@ function readRecordNode(
       const ip = type === 'CNAME' ? p : `${p}[${i}]`;
       const data = readRdata(r, type, item, ip, names);
       if (!data) return;
-      const dedupeKey = JSON.stringify(data, (_k, v: unknown) =>
-        v && typeof v === 'object' && 'type' in v && (v as { type: unknown }).type === 'Buffer' ? String(v) : v,
-      );
+      const dedupeKey = rdataKey(data);
       if (seen.has(dedupeKey)) {
         r.error(item, ip, 'duplicate record (an RRset holds each value once)');
         return;
@@ -377,6 +385,13 @@ function readRecordNode(
       out.push({ name: owner, ttl, data });
     });
   }
+}
+
+/** Identity of a record's data, for spotting duplicates in an RRset (Buffers compared by content). */
+function rdataKey(data: RecordData): string {
+  return Object.values(data)
+    .map((v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : Array.isArray(v) ? v.map((b: Buffer) => b.toString('hex')).join(',') : String(v)))
+    .join(' ');
 }
 
 function readRdata(
@@ -392,8 +407,10 @@ function readRdata(
       const v = r.string(node, path);
       if (v === undefined) return undefined;
       const want = type === 'A' ? 4 : 6;
-      if (ipFamily(v) !== want) return r.error(node, path, `"${v}" is not an IPv${want} address`);
-      return type === 'A' ? { type: RRType.A, address: v } : { type: RRType.AAAA, address: v };
+      // node:net accepts a scope id (fe80::1%eth0), which has no meaning in DNS data.
+      if (ipFamily(v) !== want || v.includes('%')) return r.error(node, path, `"${v}" is not an IPv${want} address`);
+      // AAAA in RFC 5952 form, so that two spellings of one address are seen as the duplicate they are.
+      return type === 'A' ? { type: RRType.A, address: v } : { type: RRType.AAAA, address: bytesToIpv6(ipv6ToBytes(v), 0) };
     }
     case 'CNAME':
     case 'NS': {
@@ -588,8 +605,11 @@ function readRegion(r: YamlReader, node: Node | null, path: string, name: string
     list.forEach((item, i) => {
       const ep = readEndpoint(r, item, `${path}.endpoints[${i}]`);
       if (!ep) return;
-      if (seen.has(ep.address)) r.error(item, `${path}.endpoints[${i}]`, `endpoint ${ep.address} is listed twice`);
-      seen.add(ep.address);
+      // IPv6 has many spellings (2001:DB8::1, 2001:db8:0::1): compare the RFC 5952 form, or one address
+      // would be answered twice in the same RRset.
+      const key = ep.family === 6 ? bytesToIpv6(ipv6ToBytes(ep.address), 0) : ep.address;
+      if (seen.has(key)) r.error(item, `${path}.endpoints[${i}]`, `endpoint ${ep.address} is listed twice`);
+      seen.add(key);
       endpoints.push(ep);
     });
   }

@@ -39,20 +39,21 @@ export class ZoneReloader {
 
   private schedule(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), this.debounceMs);
+    this.timer = setTimeout(() => this.reload('watch'), this.debounceMs);
   }
 
-  reload(): ReloadOutcome {
+  /** `trigger` says what asked for it (file watch, SIGHUP, API), for the log. */
+  reload(trigger = 'request'): ReloadOutcome {
     clearTimeout(this.timer);
     const result = loadZoneDir(this.dir);
     let outcome: ReloadOutcome;
     if (result.zoneSet) {
       this.apply(result.zoneSet);
-      this.log.info({ zones: result.zoneSet.zones.map((z) => z.apex), files: result.files.length }, 'zones reloaded');
+      this.log.info({ trigger, zones: result.zoneSet.zones.map((z) => z.apex), files: result.files.length }, 'zones reloaded');
       outcome = { ok: true, errors: [] };
     } else {
       for (const e of result.errors) this.log.error({ file: e.file, line: e.line }, `zone reload rejected: ${formatError(e)}`);
-      this.log.error({ errors: result.errors.length }, 'zone reload rejected; still serving the last good configuration');
+      this.log.error({ trigger, errors: result.errors.length }, 'zone reload rejected; still serving the last good configuration');
       outcome = { ok: false, errors: result.errors };
     }
     this.onOutcome?.(outcome);

@@ -11,8 +11,11 @@ interface Located<T> {
 }
 
 export interface ZoneSetParts {
-  zones: (Located<Zone> & { zone: Zone })[];
+  /** `owners`: the key node of each owner name, `nsNode`: the top-level `ns` value, for `file:line` of data errors. */
+  zones: (Located<Zone> & { zone: Zone; owners: ReadonlyMap<string, Node | null>; nsNode: Node | null })[];
   regions: (Located<Region> & { region: Region })[];
+  /** Every region name declared anywhere, including regions rejected for their own errors. */
+  regionNames: ReadonlySet<string>;
   latency: (Located<LatencyEntry> & { entry: LatencyEntry })[];
   services: { service: Service; reader: YamlReader; nodes: (Node | null)[] }[];
 }
@@ -23,7 +26,7 @@ export function checkZoneSet(parts: ZoneSetParts): void {
     const first = apexes.get(z.zone.apex);
     if (first) z.reader.error(z.node, 'zone', `zone ${z.zone.apex} is already defined in ${first.reader.file}:${first.reader.lineOf(first.node)}`);
     else apexes.set(z.zone.apex, z);
-    checkZoneData(z.zone, z.reader, z.node);
+    checkZoneData(z.zone, z.reader, z.node, z.owners, z.nsNode);
   }
   const regions = new Map<string, Located<Region>>();
   for (const r of parts.regions) {
@@ -34,16 +37,18 @@ export function checkZoneSet(parts: ZoneSetParts): void {
   }
   for (const s of parts.services) {
     s.service.regions.forEach((name, i) => {
-      if (!regions.has(name)) s.reader.error(s.nodes[i], `service ${s.service.name}`, `region "${name}" is not declared in any zone file`);
+      if (!parts.regionNames.has(name)) s.reader.error(s.nodes[i], `service ${s.service.name}`, `region "${name}" is not declared in any zone file`);
     });
   }
   for (const l of parts.latency) {
-    if (!regions.has(l.entry.region)) l.reader.error(l.node, 'latency', `region "${l.entry.region}" is not declared in any zone file`);
+    if (!parts.regionNames.has(l.entry.region)) l.reader.error(l.node, 'latency', `region "${l.entry.region}" is not declared in any zone file`);
   }
 }
 
-function checkZoneData(zone: Zone, r: YamlReader, node: Node | null): void {
+function checkZoneData(zone: Zone, r: YamlReader, node: Node | null, owners: ReadonlyMap<string, Node | null>, nsNode: Node | null): void {
   const where = (name: string): string => `records.${name === zone.apex ? '@' : name.slice(0, -(zone.apex.length + 1))}`;
+  // Errors about a name point at the line that declares it, not at the zone's first line.
+  const lineNode = (name: string): Node | null => owners.get(name) ?? node;
   const byName = new Map<string, Set<number>>();
   for (const rr of zone.records) {
     let types = byName.get(rr.name);
@@ -58,23 +63,24 @@ function checkZoneData(zone: Zone, r: YamlReader, node: Node | null): void {
     const cut = cuts.find((c) => c !== name && isInZone(name, c));
     if (!cut) continue;
     if ([...types].some((t) => t !== RRType.A && t !== RRType.AAAA))
-      r.error(node, where(name), `${name} is below the delegation at ${cut}: only glue (A/AAAA) may exist there`);
+      r.error(lineNode(name), where(name), `${name} is below the delegation at ${cut}: only glue (A/AAAA) may exist there`);
   }
   for (const s of serviceNames) {
     const cut = cuts.find((c) => isInZone(s, c));
-    if (cut) r.error(node, `services`, `service ${s} is at or below the delegation at ${cut}`);
+    if (cut) r.error(lineNode(s), `services`, `service ${s} is at or below the delegation at ${cut}`);
   }
   for (const cut of cuts) {
-    if (byName.get(cut)!.size > 1) r.error(node, where(cut), `${cut} is a delegation (NS): it cannot hold other data`);
+    if (byName.get(cut)!.size > 1) r.error(lineNode(cut), where(cut), `${cut} is a delegation (NS): it cannot hold other data`);
   }
 
   // In-zone name servers need addresses, or resolvers cannot reach them.
-  const nsTargets = zone.records.filter((rr) => rr.data.type === RRType.NS).map((rr) => (rr.data as { target: string }).target);
-  for (const target of new Set(nsTargets)) {
+  const nsTargets = new Map<string, string>();
+  for (const rr of zone.records) if (rr.data.type === RRType.NS && !nsTargets.has(rr.data.target)) nsTargets.set(rr.data.target, rr.name);
+  for (const [target, owner] of nsTargets) {
     if (!isInZone(target, zone.apex)) continue;
     const types = byName.get(target);
     if (!types || !(types.has(RRType.A) || types.has(RRType.AAAA)))
-      r.error(node, 'ns', `name server ${target} is inside the zone but has no A or AAAA record (glue)`);
+      r.error(owner === zone.apex ? (nsNode ?? node) : lineNode(owner), owner === zone.apex ? 'ns' : `${where(owner)}.NS`, `name server ${target} is inside the zone but has no A or AAAA record (glue)`);
   }
 
   // CNAME chains must end: a loop inside the zone would answer forever.
@@ -84,7 +90,7 @@ function checkZoneData(zone: Zone, r: YamlReader, node: Node | null): void {
     const seen = new Set<string>([start]);
     for (let at = cname.get(start); at !== undefined; at = cname.get(at)) {
       if (seen.has(at)) {
-        r.error(node, where(start), `CNAME loop: ${[...seen, at].join(' -> ')}`);
+        r.error(lineNode(start), where(start), `CNAME loop: ${[...seen, at].join(' -> ')}`);
         break;
       }
       seen.add(at);

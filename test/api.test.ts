@@ -1,0 +1,72 @@
+/** The HTTP API shell: liveness, readiness, error format, token on mutating routes. */
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { buildApp } from '../src/api/app.js';
+import { buildSnapshot } from '../src/snapshot/build.js';
+import { SnapshotHolder } from '../src/snapshot/holder.js';
+import { loadZoneSources } from '../src/zone/loader.js';
+import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
+
+const silent = pino({ level: 'silent' });
+
+function holderWith(zones: string[]): SnapshotHolder {
+  const zs = loadZoneSources(zones.map((text, i) => ({ file: `z${i}.yaml`, text }))).zoneSet!;
+  return new SnapshotHolder(buildSnapshot(zs, { version: 1, nodeId: 'n' }));
+}
+
+describe('API (inject)', () => {
+  test('healthz is always ok; readyz is 200 with zones and 503 without', async () => {
+    const holder = holderWith([EXAMPLE_ZONE]);
+    const app = buildApp({ holder, log: silent, apiToken: undefined, notReadyReason: () => undefined });
+    assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' });
+    const ready = await app.inject('/readyz');
+    assert.equal(ready.statusCode, 200);
+    assert.deepEqual(ready.json(), { ready: true, zones: 1, snapshotVersion: 1 });
+    const empty = buildApp({ holder: holderWith([]), log: silent, apiToken: undefined, notReadyReason: () => 'no zones loaded' });
+    const notReady = await empty.inject('/readyz');
+    assert.equal(notReady.statusCode, 503);
+    assert.deepEqual(notReady.json(), { ready: false, zones: 0, snapshotVersion: 1, reason: 'no zones loaded' });
+  });
+
+  test('unknown routes answer 404 in the error format', async () => {
+    const app = buildApp({ holder: holderWith([EXAMPLE_ZONE]), log: silent, apiToken: undefined, notReadyReason: () => undefined });
+    const r = await app.inject('/v1/nothing');
+    assert.equal(r.statusCode, 404);
+    assert.deepEqual(r.json(), { error: 'no route GET /v1/nothing' });
+  });
+
+  test('with --api-token, mutating calls need the bearer token; reads do not', async () => {
+    const app = buildApp({ holder: holderWith([EXAMPLE_ZONE]), log: silent, apiToken: 's3cret-token', notReadyReason: () => undefined });
+    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: 's3cret-token' }]) {
+      const r = await app.inject({ method: 'POST', url: '/v1/anything', headers, payload: {} });
+      assert.equal(r.statusCode, 401);
+      assert.match(r.json<{ error: string }>().error, /bearer token/);
+    }
+    const ok = await app.inject({ method: 'POST', url: '/v1/anything', headers: { authorization: 'Bearer s3cret-token' }, payload: {} });
+    assert.equal(ok.statusCode, 404, 'past authentication');
+    assert.equal((await app.inject('/healthz')).statusCode, 200);
+  });
+});
+
+describe('API (real HTTP against a running server)', () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ 'example.yaml': EXAMPLE_ZONE });
+  });
+  after(() => ts.stop());
+
+  test('readyz follows the zone set: 503 after the last zone file goes, 200 when one returns', async () => {
+    assert.equal((await fetch(`${ts.api}/readyz`)).status, 200);
+    rmSync(join(ts.dir, 'example.yaml'));
+    ts.server.reload();
+    const r = await fetch(`${ts.api}/readyz`);
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { reason: string }).reason, 'no zones loaded');
+    writeFileSync(join(ts.dir, 'example.yaml'), EXAMPLE_ZONE);
+    ts.server.reload();
+    assert.equal((await fetch(`${ts.api}/readyz`)).status, 200);
+  });
+});

@@ -1,0 +1,83 @@
+/** Run the compiled CLI (`dist/cli.js`, built by `npm test` before the tests) as a child process. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  /** Parsed JSON log lines seen so far. */
+  logs: Record<string, unknown>[];
+  dnsPorts: number[];
+  apiPort: number;
+  waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Start `gslb serve` with ports 0 and learn the bound ports from its startup log lines. */
+export async function startServe(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const l = JSON.parse(line) as Record<string, unknown>;
+        logs.push(l);
+        for (const w of [...waiters]) if (w.match(l)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(l);
+        }
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitForLog = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = logs.find(match);
+      if (seen) return resolve(seen);
+      const timer = setTimeout(() => reject(new Error(`log line not seen; stderr: ${stderr}`)), timeoutMs);
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      void exited.then(() => reject(new Error(`server exited; stderr: ${stderr}`)));
+    });
+  const api = await waitForLog((l) => l.msg === 'api listening');
+  const dnsPorts = logs.filter((l) => l.msg === 'dns listening (udp+tcp)').map((l) => l.port as number);
+  return {
+    child,
+    logs,
+    dnsPorts,
+    apiPort: api.port as number,
+    waitForLog,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export function haveCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
