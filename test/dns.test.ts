@@ -68,12 +68,10 @@ for (const transport of ['udp', 'tcp'] as const) {
 
     test('CNAME chains are followed inside the zone, down to a service', async () => {
       const r = await ask(`alias.${Z}`);
-      assert.deepEqual(rrText(r), [
-        `alias.${Z} 300 5 www.${Z}`,
-        `www.${Z} 300 5 app.${Z}`,
-        `app.${Z} 30 1 192.0.2.10`,
-        `app.${Z} 30 1 192.0.2.11`,
-      ]);
+      const lines = rrText(r);
+      assert.deepEqual(lines.slice(0, 2), [`alias.${Z} 300 5 www.${Z}`, `www.${Z} 300 5 app.${Z}`]);
+      // Endpoint order rotates per client subnet; the set is what counts.
+      assert.deepEqual(lines.slice(2).sort(), [`app.${Z} 30 1 192.0.2.10`, `app.${Z} 30 1 192.0.2.11`]);
       const cnameOnly = await ask(`www.${Z}`, RRType.CNAME);
       assert.deepEqual(rrText(cnameOnly), [`www.${Z} 300 5 app.${Z}`]);
     });
@@ -145,7 +143,7 @@ for (const transport of ['udp', 'tcp'] as const) {
     });
 
     test('service names answer with endpoint addresses of the family asked, TTL of the service', async () => {
-      assert.deepEqual(rrText(await ask(`app.${Z}`)), [`app.${Z} 30 1 192.0.2.10`, `app.${Z} 30 1 192.0.2.11`]);
+      assert.deepEqual(rrText(await ask(`app.${Z}`)).sort(), [`app.${Z} 30 1 192.0.2.10`, `app.${Z} 30 1 192.0.2.11`]);
       assert.deepEqual(rrText(await ask(`APP.${Z}`, RRType.AAAA)), [`APP.${Z} 30 28 2001:db8::10`]);
       const v4only = await ask(`legacy.${Z}`, RRType.AAAA);
       assert.equal(v4only.rcode, 0);

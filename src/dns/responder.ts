@@ -4,7 +4,8 @@
  * query (keeping its case) and one memcpy.
  */
 import type { AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
-import { decide, type Client } from '../steering/decide.js';
+import { decide, type Client, type Decision } from '../steering/decide.js';
+import type { Rng } from '../steering/select.js';
 import {
   CLASSIC_UDP_PAYLOAD,
   EDNS_DO,
@@ -33,15 +34,20 @@ export interface AnswerInfo {
   truncated: boolean;
   service: string | undefined;
   region: string | undefined;
+  /** The steering decision behind a service answer (what explain shows). */
+  decision: Decision | undefined;
 }
 
 const CHAOS_NAMES = new Set(['id.server', 'hostname.bind']);
 
 export class Responder {
-  readonly info: AnswerInfo = { rcode: 0, truncated: false, service: undefined, region: undefined };
+  readonly info: AnswerInfo = { rcode: 0, truncated: false, service: undefined, region: undefined, decision: undefined };
   private readonly client: Client = { address: Buffer.alloc(16), family: 4, sourcePrefix: 32, viaEcs: false };
 
-  constructor(private readonly current: () => Snapshot) {}
+  constructor(
+    private readonly current: () => Snapshot,
+    private readonly rng: Rng = Math.random,
+  ) {}
 
   /**
    * The response to `msg` (already parsed into `q` with outcome `outcome`), or undefined when the packet must
@@ -52,6 +58,7 @@ export class Responder {
     info.truncated = false;
     info.service = undefined;
     info.region = undefined;
+    info.decision = undefined;
     if (outcome === ParseOutcome.DROP) return undefined;
     if (outcome !== ParseOutcome.OK) return this.bare(msg, outcome);
     if (q.hasEdns && q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
@@ -91,8 +98,10 @@ export class Responder {
       client.sourcePrefix = peer.family === 4 ? 32 : 128;
       client.viaEcs = false;
     }
-    const d = decide(snap, tail.service, q.qtype, client);
-    this.info.service = tail.service.service.name;
+    const svc = snap.services.get(tail.serviceName)!;
+    const d = decide(snap, svc, q.qtype, client, this.rng);
+    this.info.decision = d;
+    this.info.service = tail.serviceName;
     this.info.region = d.region?.region.name;
     const scope = Math.min(d.scope, q.hasEcs ? q.ecs.sourcePrefix : 0);
     const count = d.cname ? 1 : d.endpoints.length;

@@ -2,6 +2,11 @@
 import { RRType } from '../dns/constants.js';
 import { nameToWire, parentName, wireLength } from '../dns/name.js';
 import { addressBytes } from '../util/cidr.js';
+import { LRUCache } from 'lru-cache';
+import { Locator } from '../geo/locator.js';
+import { ALL_UP, type HealthView } from '../health/view.js';
+import type { Decision } from '../steering/decide.js';
+import { LatencyTable, type MeasuredLatency } from '../steering/latency-table.js';
 import type { Region, ZoneSet } from '../zone/types.js';
 import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, type ZoneView } from './plans.js';
 import {
@@ -14,11 +19,22 @@ import {
   type ZoneIndex,
 } from './types.js';
 
+/** What changes without the zone files changing: rebuilt cheaply by `withState`. */
+export interface SnapshotState {
+  locator: Locator;
+  measured: readonly MeasuredLatency[];
+  health: HealthView;
+}
+
 export interface BuildOptions {
   version: number;
   nodeId: string;
   now?: number;
+  state?: Partial<SnapshotState>;
 }
+
+/** Bounded so that a flood of distinct client subnets costs memory once, not forever. */
+export const DECISION_CACHE_SIZE = 100_000;
 
 function indexRegion(region: Region): RegionIndex {
   const v4: EndpointIndex[] = [];
@@ -39,7 +55,7 @@ const NO_PLAN = new PlanCache(() => {
   throw new Error('plan cache used before the snapshot finished building');
 });
 
-function indexZone(zoneSet: ZoneSet, zoneIdx: number, services: Map<string, ServiceIndex>): ZoneIndex {
+function indexZone(zoneSet: ZoneSet, zoneIdx: number): ZoneIndex {
   const zone = zoneSet.zones[zoneIdx]!;
   const nodes = new Map<string, NameNode>();
   const ensure = (name: string): NameNode => {
@@ -61,7 +77,7 @@ function indexZone(zoneSet: ZoneSet, zoneIdx: number, services: Map<string, Serv
     if (!set) node.rrsets.set(rr.data.type, (set = []));
     set.push(rr);
   }
-  for (const svc of zone.services) ensure(svc.name).service = services.get(svc.name)!;
+  for (const svc of zone.services) ensure(svc.name).service = svc;
 
   // Delegations: any non-apex name with NS. Everything at or below it answers with a referral.
   const cuts = [...nodes.values()].filter((n) => n.name !== zone.apex && n.rrsets.has(RRType.NS));
@@ -112,7 +128,7 @@ function relevantTypes(view: ZoneView, node: NameNode): Set<number> {
   return types;
 }
 
-export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
+function indexServices(zoneSet: ZoneSet): { regions: Map<string, RegionIndex>; services: Map<string, ServiceIndex> } {
   const regions = new Map<string, RegionIndex>();
   for (const [name, region] of zoneSet.regions) regions.set(name, indexRegion(region));
   const services = new Map<string, ServiceIndex>();
@@ -125,10 +141,21 @@ export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
       services.set(service.name, { service, regions: candidates });
     }
   }
+  return { regions, services };
+}
+
+function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snapshot) {
+  const locator = state.locator ?? prev?.locator ?? new Locator([]);
+  const health = state.health ?? prev?.health ?? ALL_UP;
+  const latency = state.measured || !prev ? new LatencyTable(zoneSet.latency, state.measured ?? []) : prev.latency;
+  return { locator, health, latency, decisions: new LRUCache<string, Decision>({ max: DECISION_CACHE_SIZE }) };
+}
+
+export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
   const zones = new Map<string, ZoneIndex>();
   let maxApexLabels = 0;
   zoneSet.zones.forEach((zone, i) => {
-    zones.set(zone.apex, indexZone(zoneSet, i, services));
+    zones.set(zone.apex, indexZone(zoneSet, i));
     maxApexLabels = Math.max(maxApexLabels, zone.apex.split('.').length);
   });
   return {
@@ -138,7 +165,12 @@ export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
     zoneSet,
     zones,
     maxApexLabels,
-    regions,
-    services,
+    ...indexServices(zoneSet),
+    ...stateParts(opts.state ?? {}, zoneSet),
   };
+}
+
+/** A new snapshot with the same zones (precomputed answers reused) and new state. */
+export function withState(prev: Snapshot, version: number, state: Partial<SnapshotState>, now = Date.now()): Snapshot {
+  return { ...prev, version, builtAt: now, ...stateParts(state, prev.zoneSet, prev) };
 }

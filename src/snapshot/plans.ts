@@ -107,7 +107,7 @@ export function buildAnswerPlan(view: ZoneView, start: NameNode, qtype: number, 
         ns: 0,
         ar: 0,
         body: prefix,
-        service: { service: node.service, ownerOffset, nodataBody: withServiceNodata ? w.finish() : prefix },
+        service: { serviceName: node.service.name, ownerOffset, nodataBody: withServiceNodata ? w.finish() : prefix },
       };
     }
 

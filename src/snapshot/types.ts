@@ -2,7 +2,12 @@
  * The immutable snapshot the query path reads: everything a DNS answer needs, precomputed, behind one
  * reference that is swapped atomically when configuration or state changes.
  */
+import type { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../dns/records.js';
+import type { Locator } from '../geo/locator.js';
+import type { HealthView } from '../health/view.js';
+import type { Decision } from '../steering/decide.js';
+import type { LatencyTable } from '../steering/latency-table.js';
 import type { Region, Service, ZoneSet } from '../zone/types.js';
 
 /** Bytes after the question, valid for one question length. */
@@ -19,7 +24,8 @@ export interface AnswerPlan {
 }
 
 export interface ServiceTail {
-  service: ServiceIndex;
+  /** Looked up in the snapshot per query, so services and regions can change without rebuilding zones. */
+  serviceName: string;
   /** Absolute offset of the service name in the message, for the owner of appended records. */
   ownerOffset: number;
   /** `body` followed by the SOA in authority: what to send when the decision has no records (NODATA). */
@@ -44,7 +50,7 @@ export interface NameNode {
   name: string;
   /** RRsets at this name by type (empty for empty non-terminals and services). */
   rrsets: Map<number, ResourceRecord[]>;
-  service?: ServiceIndex;
+  service?: Service;
   /** The delegation this name is at or below, if any. */
   cut?: NameNode;
   /** Plans by query type for types present here, plus `other` for every other type (NODATA, CNAME, ...). */
@@ -92,4 +98,9 @@ export interface Snapshot {
   maxApexLabels: number;
   regions: Map<string, RegionIndex>;
   services: Map<string, ServiceIndex>;
+  locator: Locator;
+  latency: LatencyTable;
+  health: HealthView;
+  /** Decisions per (service, family, client block); belongs to this snapshot, so a swap invalidates it. */
+  decisions: LRUCache<string, Decision>;
 }

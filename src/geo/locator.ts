@@ -1,0 +1,122 @@
+/**
+ * Locating clients: address (or ECS subnet) -> where it is, and how long a prefix that answer holds for.
+ * Custom networks beat every database; databases are tried in order and the first match wins.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename } from 'node:path';
+import { Reader, type Response } from 'maxmind';
+import { bytesToIpv4, bytesToIpv6 } from '../dns/ip.js';
+import { countryTable } from './countries.js';
+import type { CustomLocation } from './networks.js';
+import { PrefixMap, type PrefixEntry } from './prefix-map.js';
+
+export interface ClientLocation {
+  lat?: number;
+  lon?: number;
+  country?: string;
+  continent?: string;
+  /** Uncertainty radius in km when the database gives one. */
+  accuracyKm?: number;
+  /** Prefix length of the data this came from: every address in that block gets the same location. */
+  prefixLength: number;
+  /** What matched: `network 10.20.0.0/16`, `mmdb FILE`, or `none`. */
+  source: string;
+}
+
+/** The subset of MaxMind City/Country and flat (DB-IP, ip-location-db) records we read. */
+interface GeoRecord {
+  location?: { latitude?: number; longitude?: number; accuracy_radius?: number };
+  country?: { iso_code?: string };
+  registered_country?: { iso_code?: string };
+  continent?: { code?: string };
+  latitude?: number;
+  longitude?: number;
+  country_code?: string;
+  continent_code?: string;
+}
+
+export interface GeoDatabase {
+  name: string;
+  reader: Reader<Response>;
+}
+
+/** The bundled CC0 country database (IPv4 + IPv6) from `@ip-location-db/geo-whois-asn-country-mmdb`. */
+export function bundledDatabasePath(): string {
+  return createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
+}
+
+export function openDatabase(file: string): GeoDatabase {
+  const reader = new Reader<Response>(readFileSync(file));
+  return { name: basename(file), reader };
+}
+
+export class Locator {
+  readonly networks: PrefixMap<CustomLocation>;
+
+  constructor(
+    readonly databases: GeoDatabase[],
+    networks: PrefixEntry<CustomLocation>[] = [],
+  ) {
+    this.networks = new PrefixMap();
+    for (const n of networks) this.networks.add(n);
+  }
+
+  /** `addr` holds 4 or 16 bytes of which the first `sourcePrefix` bits are the client's. */
+  locate(addr: Buffer, family: 4 | 6, sourcePrefix: number): ClientLocation {
+    const custom = this.networks.lookup(addr, family, sourcePrefix);
+    if (custom) {
+      const c = custom.entry.value;
+      return this.complete(
+        { ...(c.lat !== undefined && c.lon !== undefined ? { lat: c.lat, lon: c.lon } : {}), ...pick(c.country, c.continent) },
+        this.networks.narrowScope(addr, family, custom.prefix),
+        `network ${c.network}`,
+      );
+    }
+    const text = family === 4 ? bytesToIpv4(addr, 0) : bytesToIpv6(addr, 0);
+    let unmatchedPrefix = 0;
+    for (const db of this.databases) {
+      if (family === 6 && db.reader.metadata.ipVersion === 4) continue;
+      const [found, prefix] = db.reader.getWithPrefixLength(text);
+      // Databases differ in shape (City/Country vs flat records); read the fields we know, defensively.
+      const rec = found as GeoRecord | null;
+      // Past the ECS source prefix the bits are ours (zeros), not the client's: the answer holds for the source block.
+      const held = Math.min(prefix, sourcePrefix);
+      if (!rec) {
+        unmatchedPrefix = Math.max(unmatchedPrefix, held);
+        continue;
+      }
+      const lat = rec.location?.latitude ?? rec.latitude;
+      const lon = rec.location?.longitude ?? rec.longitude;
+      const country = rec.country?.iso_code ?? rec.registered_country?.iso_code ?? rec.country_code;
+      const continent = rec.continent?.code ?? rec.continent_code;
+      const loc: Omit<ClientLocation, 'prefixLength' | 'source'> = {
+        ...(lat !== undefined && lon !== undefined ? { lat, lon } : {}),
+        ...pick(country, continent),
+        ...(rec.location?.accuracy_radius !== undefined ? { accuracyKm: rec.location.accuracy_radius } : {}),
+      };
+      return this.complete(loc, this.networks.narrowScope(addr, family, held), `mmdb ${db.name}`);
+    }
+    return { prefixLength: this.networks.narrowScope(addr, family, unmatchedPrefix), source: 'none' };
+  }
+
+  /** Fill coordinates and continent from the country when the data had only a country. */
+  private complete(loc: Omit<ClientLocation, 'prefixLength' | 'source'>, prefixLength: number, source: string): ClientLocation {
+    const out: ClientLocation = { ...loc, prefixLength, source };
+    if (out.country) {
+      const info = countryTable().get(out.country);
+      if (info) {
+        if (out.lat === undefined || out.lon === undefined) {
+          out.lat = info.lat;
+          out.lon = info.lon;
+        }
+        out.continent ??= info.continent;
+      }
+    }
+    return out;
+  }
+}
+
+function pick(country: string | undefined, continent: string | undefined): { country?: string; continent?: string } {
+  return { ...(country ? { country: country.toUpperCase() } : {}), ...(continent ? { continent: continent.toUpperCase() } : {}) };
+}

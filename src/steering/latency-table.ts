@@ -1,0 +1,74 @@
+/**
+ * Measured RTTs from client networks to regions, indexed for "the most specific entry for this client and this
+ * region": longest CIDR prefix, then country, then continent. A measured (API) value beats a declared
+ * (zone file) one for the same client key.
+ */
+import { PrefixMap } from '../geo/prefix-map.js';
+import type { LatencyClient, LatencyEntry } from '../zone/types.js';
+
+export interface RttEntry {
+  rttMs: number;
+  /** The client key as written: `198.51.100.0/24`, `DE`, `continent:EU`. */
+  client: string;
+  origin: 'zone' | 'measured';
+}
+
+export interface MeasuredLatency {
+  client: LatencyClient;
+  region: string;
+  rttMs: number;
+  samples: number;
+  updatedAt: number;
+}
+
+export interface RttMatch {
+  entry: RttEntry;
+  kind: 'cidr' | 'country' | 'continent';
+  /** For CIDR matches, the prefix length of the entry. */
+  prefix?: number;
+}
+
+export class LatencyTable {
+  private readonly cidrByRegion = new Map<string, PrefixMap<RttEntry>>();
+  /** Every CIDR entry of every region: only for narrowing ECS scopes. */
+  readonly allCidr = new PrefixMap<true>();
+  private readonly byCountry = new Map<string, Map<string, RttEntry>>();
+  private readonly byContinent = new Map<string, Map<string, RttEntry>>();
+  readonly size: number;
+
+  constructor(declared: readonly LatencyEntry[], measured: readonly MeasuredLatency[] = []) {
+    // Measured last, so it replaces a declared value for the same key.
+    for (const e of declared) this.add(e.client, e.region, { rttMs: e.rttMs, client: e.client.text, origin: 'zone' });
+    for (const m of measured) this.add(m.client, m.region, { rttMs: m.rttMs, client: m.client.text, origin: 'measured' });
+    this.size = declared.length + measured.length;
+  }
+
+  private add(client: LatencyClient, region: string, entry: RttEntry): void {
+    if (client.kind === 'cidr') {
+      let map = this.cidrByRegion.get(region);
+      if (!map) this.cidrByRegion.set(region, (map = new PrefixMap()));
+      map.add({ family: client.family, prefix: client.prefix, network: client.network, value: entry });
+      this.allCidr.add({ family: client.family, prefix: client.prefix, network: client.network, value: true });
+      return;
+    }
+    const index = client.kind === 'country' ? this.byCountry : this.byContinent;
+    const key = client.kind === 'country' ? client.country : client.continent;
+    let m = index.get(key);
+    if (!m) index.set(key, (m = new Map()));
+    m.set(region, entry);
+  }
+
+  lookup(region: string, addr: Buffer, family: 4 | 6, sourcePrefix: number, country: string | undefined, continent: string | undefined): RttMatch | undefined {
+    const cidr = this.cidrByRegion.get(region)?.lookup(addr, family, sourcePrefix);
+    if (cidr) return { entry: cidr.entry.value, kind: 'cidr', prefix: cidr.prefix };
+    if (country) {
+      const e = this.byCountry.get(country)?.get(region);
+      if (e) return { entry: e, kind: 'country' };
+    }
+    if (continent) {
+      const e = this.byContinent.get(continent)?.get(region);
+      if (e) return { entry: e, kind: 'continent' };
+    }
+    return undefined;
+  }
+}
