@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags, parseServeOptions, UsageError } from './config.js';
 import { createLogger } from './log.js';
+import { EXPLAIN_HELP, explainCommand } from './explain-cli.js';
 import { startServer, StartupError } from './server.js';
 import { loadZoneDir } from './zone/loader.js';
 import { formatError } from './zone/types.js';
@@ -13,6 +14,7 @@ const HELP = {
 Commands:
   serve     run the authoritative DNS server and the HTTP API
   check     validate zone files (exit 1 and print file:line: message on errors)
+  explain   show the routing decision a running server makes for a name and a client
 
 Run "gslb <command> --help" for a command's options.`,
   serve: `Usage: gslb serve [options]        (each option also from the environment variable shown)
@@ -33,6 +35,7 @@ Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
 
 Validates every zone file in DIR (default ./zones, or GSLB_ZONES). Exit 0 when all are valid; otherwise
 prints "file:line: message" for each error and exits 1.`,
+  explain: EXPLAIN_HELP,
 } as const;
 
 function version(): string {
@@ -104,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  if (command !== 'serve' && command !== 'check') {
+  if (command !== 'serve' && command !== 'check' && command !== 'explain') {
     process.stderr.write(`gslb: unknown command "${command}"\n\n${HELP.main}\n`);
     return 2;
   }
@@ -113,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    if (command === 'explain') return await explainCommand(rest);
     return command === 'serve' ? await serve(rest) : check(rest);
   } catch (err) {
     if (err instanceof UsageError) {

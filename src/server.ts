@@ -9,11 +9,13 @@ import { ParsedQuery } from './dns/query.js';
 import { Responder } from './dns/responder.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './dns/tcp.js';
 import { UdpListener, type ListenAddress } from './dns/udp.js';
-import { buildSnapshot } from './snapshot/build.js';
-import { SnapshotHolder } from './snapshot/holder.js';
+import { createLocator, describeErrors } from './geo/setup.js';
+import type { SnapshotHolder } from './snapshot/holder.js';
+import { SnapshotManager } from './snapshot/manager.js';
+import { LatencyLearner } from './steering/latency-learner.js';
 import { loadZoneDir } from './zone/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
-import { formatError, type ZoneSet } from './zone/types.js';
+import { formatError } from './zone/types.js';
 
 export class StartupError extends Error {}
 
@@ -22,6 +24,8 @@ export interface RunningServer {
   dns: ListenAddress[];
   api: ListenAddress;
   holder: SnapshotHolder;
+  manager: SnapshotManager;
+  /** Re-read zone files, and (for SIGHUP) the GeoIP databases and custom networks. */
   reload(trigger?: string): ReloadOutcome;
   close(): Promise<void>;
 }
@@ -36,9 +40,11 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   if (initial.zoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
   if (opts.redis) log.warn({ redis: opts.redis }, 'shared Redis state is not implemented in this version; running on the embedded store');
 
-  let version = 0;
-  const build = (zoneSet: ZoneSet) => buildSnapshot(zoneSet, { version: ++version, nodeId: opts.nodeId });
-  const holder = new SnapshotHolder(build(initial.zoneSet));
+  const geo = createLocator(opts.geoip, opts.networks);
+  if (!geo.locator) throw new StartupError(describeErrors(geo.errors));
+  const learner = new LatencyLearner();
+  const manager = new SnapshotManager(initial.zoneSet, { nodeId: opts.nodeId, locator: geo.locator, learner, log: log.child({ module: 'snapshot' }) });
+  const holder = manager.holder;
   const responderUdp = new Responder(holder.current);
   const responderTcp = new Responder(holder.current);
   const dnsLog = log.child({ module: 'dns' });
@@ -62,11 +68,18 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
   }
 
-  const reloader = new ZoneReloader(opts.zonesDir, (zs) => holder.swap(build(zs)), log.child({ module: 'zones' }));
+  const reloader = new ZoneReloader(opts.zonesDir, (zs) => manager.applyZoneSet(zs), log.child({ module: 'zones' }));
+  const reloadGeo = () => {
+    const next = createLocator(opts.geoip, opts.networks);
+    if (next.locator) manager.setLocator(next.locator);
+    else for (const e of next.errors) log.error({ file: e.file, line: e.line }, `geo reload rejected: ${formatError(e)}`);
+  };
   reloader.start();
 
   const app = buildApp({
     holder,
+    manager,
+    learner,
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
     notReadyReason: () => (holder.current().zones.size === 0 ? 'no zones loaded' : undefined),
@@ -87,9 +100,14 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     dns: bound,
     api: { host: opts.api.host, port: apiPort },
     holder,
-    reload: (trigger?: string) => reloader.reload(trigger),
+    manager,
+    reload: (trigger?: string) => {
+      if (trigger === 'SIGHUP') reloadGeo();
+      return reloader.reload(trigger);
+    },
     close: async () => {
       reloader.stop();
+      manager.stop();
       await closeListeners();
       await app.close();
     },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rrText, udpQuery } from './helpers/dns-client.js';
 import { runCli, startServe, type ServeProcess } from './helpers/process.js';
+import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { EXAMPLE_ZONE } from './helpers/server.js';
 
 let dir: string;
@@ -71,7 +72,10 @@ describe('gslb serve', () => {
   let zones: string;
   before(async () => {
     zones = zonesDir({ 'example.yaml': EXAMPLE_ZONE });
-    srv = await startServe(['--zones', zones, '--dns', '127.0.0.1:0,[::1]:0', '--api', '127.0.0.1:0', '--node-id', 'cli-node', '--data', join(dir, 'data')]);
+    srv = await startServe([
+      '--zones', zones, '--dns', '127.0.0.1:0,[::1]:0', '--api', '127.0.0.1:0', '--node-id', 'cli-node', '--data', join(dir, 'data'),
+      '--geoip', writeGeoFixture(dir),
+    ]);
   });
   after(async () => {
     await srv.stop('SIGKILL');
@@ -91,13 +95,14 @@ describe('gslb serve', () => {
   test('kdig, an independent client, gets authoritative answers with ECS echoed and NSID over UDP and TCP', () => {
     const port = String(srv.dnsPorts[0]);
     for (const transport of ['+notcp', '+tcp']) {
-      const r = spawnSync('kdig', ['@127.0.0.1', '-p', port, transport, '+norec', '+nsid', '+subnet=198.51.100.0/24', 'app.gslb.example.test', 'A'], { encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync('kdig', ['@127.0.0.1', '-p', port, transport, '+norec', '+nsid', '+subnet=81.2.69.0/24', 'app.gslb.example.test', 'A'], { encoding: 'utf8', timeout: 10_000 });
       assert.equal(r.status, 0, `kdig must be installed (knot-dnsutils): ${r.error?.message ?? r.stderr}`);
       assert.match(r.stdout, /status: NOERROR/);
       assert.match(r.stdout, /Flags: qr aa;/);
       assert.match(r.stdout, /NSID: 636c692d6e6f6465 "cli-node"/i);
-      assert.match(r.stdout, /CLIENT-SUBNET: 198\.51\.100\.0\/24\/0/);
-      assert.match(r.stdout, /app\.gslb\.example\.test\.\s+30\s+IN\s+A\s+192\.0\.2\.10/);
+      // London is nearest to eu-west; the fixture locates the whole /24, so the scope is 24.
+      assert.match(r.stdout, /CLIENT-SUBNET: 81\.2\.69\.0\/24\/24/);
+      assert.match(r.stdout, /app\.gslb\.example\.test\.\s+30\s+IN\s+A\s+198\.51\.100\.10/);
     }
     const nx = spawnSync('kdig', ['@127.0.0.1', '-p', port, 'nope.gslb.example.test', 'A'], { encoding: 'utf8', timeout: 10_000 });
     assert.match(nx.stdout, /status: NXDOMAIN/);

@@ -6,10 +6,16 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../snapshot/holder.js';
+import type { SnapshotManager } from '../snapshot/manager.js';
+import type { LatencyLearner } from '../steering/latency-learner.js';
 import { ApiError, Errors } from './errors.js';
+import { registerExplainRoutes } from './routes/explain.js';
+import { registerLatencyRoutes } from './routes/latency.js';
 
 export interface ApiDeps {
   holder: SnapshotHolder;
+  manager: SnapshotManager;
+  learner: LatencyLearner;
   log: Logger;
   apiToken: string | undefined;
   /** Why the node is not ready, or undefined when it is. */
@@ -52,7 +58,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       const v = fe.validation[0]!;
       const params = v.params as Record<string, unknown>;
       const extra = typeof params.additionalProperty === 'string' ? params.additionalProperty : typeof params.missingProperty === 'string' ? params.missingProperty : undefined;
-      const base = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      // "/measurements/0/rttMs" -> "measurements[0].rttMs"
+      const base = v.instancePath
+        .split('/')
+        .filter((p) => p !== '')
+        .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
       const field = [base, extra].filter((s) => s).join('.') || (fe.validationContext ?? 'body');
       const message = typeof params.additionalProperty === 'string' ? `unknown field "${params.additionalProperty}"` : `${field} ${v.message ?? 'is invalid'}`;
       return reply.status(400).send({ error: message, field });
@@ -72,5 +82,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     return reply.status(reason === undefined ? 200 : 503).send(body);
   });
 
+  registerLatencyRoutes(app, deps);
+  registerExplainRoutes(app, deps);
   return app;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseServeOptions } from '../../src/config.js';
 import { startServer, type RunningServer, type ServerExtras } from '../../src/server.js';
+import { writeGeoFixture } from './geo-fixture.js';
 
 export interface TestServer {
   server: RunningServer;
@@ -22,8 +23,11 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-test-'));
   for (const [file, text] of Object.entries(zones)) writeFileSync(join(dir, file), text);
+  const args = opts.args ?? [];
+  // Tests locate clients with a fixture database, never with the bundled one whose contents change.
+  const geo = args.includes('--geoip') ? [] : ['--geoip', writeGeoFixture(dir)];
   const options = parseServeOptions(
-    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...(opts.args ?? [])],
+    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...args],
     {},
   );
   const server = await startServer(options, pino({ level: 'silent' }), opts.extras);

@@ -1,0 +1,68 @@
+/** `POST /v1/latency` (measured RTTs from client networks to regions) and `GET /v1/latency` (the table in use). */
+import type { FastifyInstance } from 'fastify';
+import { parseLatencyClient } from '../../zone/loader.js';
+import type { ApiDeps } from '../app.js';
+import { Errors } from '../errors.js';
+
+interface LatencyBody {
+  measurements: { client: string; region: string; rttMs: number }[];
+}
+
+const latencySchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['measurements'],
+    properties: {
+      measurements: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 10_000,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['client', 'region', 'rttMs'],
+          properties: {
+            client: { type: 'string', minLength: 1, maxLength: 64, description: 'CIDR, ISO country code, or continent:XX' },
+            region: { type: 'string', minLength: 1, maxLength: 63 },
+            rttMs: { type: 'number', minimum: 0, maximum: 100_000 },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export function registerLatencyRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Body: LatencyBody }>('/v1/latency', { schema: latencySchema }, async (req) => {
+    const regions = deps.holder.current().regions;
+    // Validate the whole batch before recording any of it: a 400 leaves nothing half-applied.
+    const parsed = req.body.measurements.map((m, i) => {
+      const client = parseLatencyClient(m.client);
+      if (typeof client === 'string') throw Errors.badRequest(client, `measurements[${i}].client`);
+      if (!regions.has(m.region)) throw Errors.badRequest(`region "${m.region}" does not exist`, `measurements[${i}].region`);
+      return { client, region: m.region, rttMs: m.rttMs };
+    });
+    const updated = parsed.map((m) => deps.learner.record(m.client, m.region, m.rttMs));
+    deps.manager.stateChanged();
+    return { accepted: updated.length, values: updated.map((v) => ({ client: v.client.text, region: v.region, rttMs: round(v.rttMs), samples: v.samples })) };
+  });
+
+  app.get('/v1/latency', async () => {
+    const snap = deps.holder.current();
+    return {
+      declared: snap.zoneSet.latency.map((e) => ({ client: e.client.text, region: e.region, rttMs: e.rttMs })),
+      measured: deps.learner.current().map((v) => ({
+        client: v.client.text,
+        region: v.region,
+        rttMs: round(v.rttMs),
+        samples: v.samples,
+        updatedAt: new Date(v.updatedAt).toISOString(),
+      })),
+    };
+  });
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
