@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rrText, udpQuery } from './helpers/dns-client.js';
-import { runCli, startServe, type ServeProcess } from './helpers/process.js';
+import { runCli, runCliAsync, startServe, type ServeProcess } from './helpers/process.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { EXAMPLE_ZONE } from './helpers/server.js';
 
@@ -107,6 +107,28 @@ describe('gslb serve', () => {
     const nx = spawnSync('kdig', ['@127.0.0.1', '-p', port, 'nope.gslb.example.test', 'A'], { encoding: 'utf8', timeout: 10_000 });
     assert.match(nx.stdout, /status: NXDOMAIN/);
     assert.match(nx.stdout, /gslb\.example\.test\.\s+60\s+IN\s+SOA/);
+  });
+
+  test('gslb explain prints the decision (table by default, JSON with --json) and names bad input', async () => {
+    const api = `http://127.0.0.1:${srv.apiPort}`;
+    const human = await runCliAsync(['explain', 'app.gslb.example.test', '--ecs', '81.2.69.0/24', '--api', api]);
+    assert.equal(human.status, 0, human.stderr);
+    assert.match(human.stdout, /app\.gslb\.example\.test A for ECS subnet 81\.2\.69\.0\/24: GB, EU \(51\.51, -0\.13\) from mmdb fixture\.mmdb, \/24/);
+    assert.match(human.stdout, /\*\s+eu-west\s+up\s+\d+(\.\d)? ms/);
+    assert.match(human.stdout, /answer: NOERROR from eu-west: 198\.51\.100\.10, ttl 30, ECS scope \/24/);
+    const json = await runCliAsync(['explain', 'app.gslb.example.test', '--type', 'AAAA', '--client', '81.2.69.1', '--api', api, '--json']);
+    assert.equal(json.status, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as { answer: { region: string; addresses: string[] }; candidates: unknown[] };
+    // The region is chosen for the client whatever the type; eu-west has no IPv6 endpoint, so AAAA is NODATA.
+    assert.equal(doc.answer.region, 'eu-west');
+    assert.deepEqual(doc.answer.addresses, []);
+    assert.equal(doc.candidates.length, 2);
+    const bad = await runCliAsync(['explain', 'app.gslb.example.test', '--ecs', 'nonsense', '--api', api]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /is not a subnet like 198\.51\.100\.0\/24 \(ecs\)/);
+    const down = await runCliAsync(['explain', 'app.gslb.example.test', '--client', '1.2.3.4', '--api', 'http://127.0.0.1:1']);
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /cannot reach/);
   });
 
   test('SIGHUP reloads the zone files', async () => {

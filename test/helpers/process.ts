@@ -10,6 +10,22 @@ export function runCli(args: string[], env: Record<string, string> = {}): { stat
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Like runCli, without blocking the event loop (needed when the test process itself serves something). */
+export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 export interface ServeProcess {
   child: ChildProcess;
   /** Parsed JSON log lines seen so far. */
