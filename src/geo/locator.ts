@@ -69,7 +69,8 @@ export class Locator {
       const c = custom.entry.value;
       return this.complete(
         { ...(c.lat !== undefined && c.lon !== undefined ? { lat: c.lat, lon: c.lon } : {}), ...pick(c.country, c.continent) },
-        this.networks.narrowScope(addr, family, custom.prefix),
+        // A custom network longer than the ECS source cannot be told apart within the source block.
+        Math.min(this.networks.narrowScope(addr, family, custom.prefix), sourcePrefix),
         `network ${c.network}`,
       );
     }
@@ -95,7 +96,9 @@ export class Locator {
         ...pick(country, continent),
         ...(rec.location?.accuracy_radius !== undefined ? { accuracyKm: rec.location.accuracy_radius } : {}),
       };
-      return this.complete(loc, this.networks.narrowScope(addr, family, held), `mmdb ${db.name}`);
+      // An earlier database without data here still answers for addresses near this one (first match wins), so the
+      // block this answer holds for is the smaller of its empty block and this record's: the longer prefix.
+      return this.complete(loc, this.networks.narrowScope(addr, family, Math.max(unmatchedPrefix, held)), `mmdb ${db.name}`);
     }
     return { prefixLength: this.networks.narrowScope(addr, family, unmatchedPrefix), source: 'none' };
   }

@@ -27,7 +27,9 @@ export function parseNetworks(file: string, text: string): { entries: PrefixEntr
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return { entries: [], errors: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line ?? 1, message: e.message.split('\n')[0] ?? e.message })) };
+    // `linePos` is only filled in when prettyErrors is on (it is off here), so the line comes from the error's offset;
+    // reading `linePos` reported every syntax error on line 1.
+    return { entries: [], errors: doc.errors.map((e) => ({ file, line: lines.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? e.message })) };
   }
   const r = new YamlReader(file, doc, lines, errors);
   const entries: PrefixEntry<CustomLocation>[] = [];

@@ -7,6 +7,8 @@ export interface RegionHealth {
   drained: boolean;
   /** Why, in words, for explain and the API. */
   reason: string;
+  /** Down, or an endpoint changed state recently: services answer with a shorter TTL meanwhile. */
+  unstable: boolean;
 }
 
 export interface HealthView {
@@ -14,7 +16,7 @@ export interface HealthView {
   endpointUp(region: string, address: string): boolean;
 }
 
-const UP: RegionHealth = { up: true, drained: false, reason: 'no health data: up' };
+const UP: RegionHealth = { up: true, drained: false, reason: 'no health data: up', unstable: false };
 
 /** Every region and endpoint up: what holds before any health data exists. */
 export const ALL_UP: HealthView = {

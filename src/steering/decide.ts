@@ -80,7 +80,11 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
   const policy = service.policy;
   const located = policy === 'latency' || policy === 'geo';
   const stickyBits = Math.min(client.sourcePrefix, STICKY_PREFIX[client.family]);
-  const stickyRng = () => seededRng(subnetHash(client.address, stickyBits, service.name));
+  // Separate streams for the region draw and the endpoint order: with one seed, the endpoint order reused the
+  // value that picked the region, so within a tolerance group each region's subnets favoured one endpoint
+  // (e.g. 12% / 38% instead of 25% / 25% for two equal endpoints in each of two equal regions).
+  const stickyRng = (purpose: 'region' | 'endpoints') =>
+    seededRng(subnetHash(client.address, stickyBits, purpose === 'region' ? service.name : service.name + '\u0000endpoints'));
 
   const candidates: Candidate[] = svc.regions.map((r) => {
     const h = snap.health.region(r.region.name);
@@ -156,7 +160,7 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
         reason = `lowest estimated RTT (${policy === 'geo' ? 'nearest' : 'latency'})`;
       } else {
         sticky = true;
-        region = weightedPick(close, (r) => r.region.weight, stickyRng())!;
+        region = weightedPick(close, (r) => r.region.weight, stickyRng('region'))!;
         reason = `${close.length} regions within ${service.toleranceMs} ms of the best share by weight; this client subnet's share`;
       }
     }
@@ -170,10 +174,10 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
   let cname: EndpointIndex | undefined;
   if (usable.length > 0) {
     if (usable.length > service.answers && located) sticky = true;
-    endpoints = weightedOrder(usable, (e) => e.weight, located ? stickyRng() : rng).slice(0, service.answers);
+    endpoints = weightedOrder(usable, (e) => e.weight, located ? stickyRng('endpoints') : rng).slice(0, service.answers);
   } else if (region.v4.length === 0 && region.v6.length === 0) {
     const hosts = region.hosts.filter((e) => e.weight > 0 && (failOpen || snap.health.endpointUp(name, e.address)));
-    cname = weightedOrder(hosts, (e) => e.weight, located ? stickyRng() : rng)[0];
+    cname = weightedOrder(hosts, (e) => e.weight, located ? stickyRng('endpoints') : rng)[0];
     if (cname && hosts.length > 1 && located) sticky = true;
   }
 

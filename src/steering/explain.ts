@@ -57,9 +57,11 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
   let ecs: { family: 4 | 6; prefix: number; network: Buffer; text: string } | undefined;
   if (req.ecs !== undefined) {
     const text = req.ecs.includes('/') ? req.ecs : `${req.ecs}/${isIP(req.ecs) === 6 ? 56 : 24}`;
-    const [addr, len] = text.split('/') as [string, string];
+    const parts = text.split('/');
+    const [addr, len] = parts as [string, string];
     const family = isIP(addr);
-    if (family === 0 || !/^\d+$/.test(len) || Number(len) > (family === 4 ? 32 : 128)) throw new ExplainError(`"${req.ecs}" is not a subnet like 198.51.100.0/24`, 'ecs');
+    // Exactly one "/": "1.2.3.4/32/1" used to be taken for 1.2.3.4/32, silently dropping the rest.
+    if (parts.length !== 2 || family === 0 || !/^\d+$/.test(len) || Number(len) > (family === 4 ? 32 : 128)) throw new ExplainError(`"${req.ecs}" is not a subnet like 198.51.100.0/24`, 'ecs');
     // Resolvers send the network address; accept a host address and mask it, as they would.
     const masked = maskText(addr, family as 4 | 6, Number(len));
     const cidr = parseCidr(`${masked}/${len}`);

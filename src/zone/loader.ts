@@ -8,11 +8,12 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, Scalar, type Node } from 'yaml';
+import { Document, LineCounter, parseDocument, Scalar, type Node } from 'yaml';
 import { RRType } from '../dns/constants.js';
 import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../dns/ip.js';
 import { canonical, isInZone, nameProblem } from '../dns/name.js';
 import { txtChunks, type RecordData, type ResourceRecord } from '../dns/records.js';
+import { countryTable } from '../geo/countries.js';
 import { parseCidr } from '../util/cidr.js';
 import { parseDuration } from '../util/duration.js';
 import { checkZoneSet } from './semantics.js';
@@ -569,6 +570,20 @@ function readService(
   return { service: { name, zone, policy, regions, ttl, answers, whenAllDown, toleranceMs }, nodes };
 }
 
+/**
+ * Validate a region given as JSON (the API's PUT body, without `services`) with exactly the rules and messages
+ * of zone files, by walking it as a YAML document. Errors carry `field` (e.g. `endpoints[1].address`).
+ */
+export function readRegionJson(name: string, body: unknown, source = 'api'): { region?: Region; errors: ConfigError[] } {
+  const errors: ConfigError[] = [];
+  const doc = new Document(body);
+  const r = new YamlReader(source, doc, new LineCounter(), errors);
+  const region = readRegion(r, doc.contents as Node | null, '', name, null);
+  for (const e of errors) if (e.field?.startsWith('.')) e.field = e.field.slice(1);
+  if (!region || errors.length > 0) return { errors };
+  return { region: { ...region, source }, errors };
+}
+
 const REGION_NAME_RE = /^[a-z0-9](?:[a-z0-9_-]{0,62})$/;
 
 export function regionNameProblem(name: string): string | undefined {
@@ -722,7 +737,11 @@ export function parseLatencyClient(text: string): LatencyClient | string {
     if (!(CONTINENTS as readonly string[]).includes(c)) return `"${text}" names no continent (one of: ${CONTINENTS.join(', ')})`;
     return { kind: 'continent', text: `continent:${c}`, continent: c };
   }
-  if (/^[A-Za-z]{2}$/.test(text)) return { kind: 'country', text: text.toUpperCase(), country: text.toUpperCase() };
+  if (/^[A-Za-z]{2}$/.test(text)) {
+    const country = text.toUpperCase();
+    if (!countryTable().has(country)) return `"${text}" is not an ISO 3166-1 alpha-2 country code`;
+    return { kind: 'country', text: country, country };
+  }
   const cidr = parseCidr(text);
   if (typeof cidr === 'string') return `${cidr}; a client is a CIDR, an ISO country code (DE) or continent:XX`;
   return { kind: 'cidr', text, family: cidr.family, prefix: cidr.prefix, network: cidr.network };

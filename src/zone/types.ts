@@ -107,6 +107,9 @@ export interface ConfigError {
   file: string;
   line: number;
   message: string;
+  /** The dotted path of the offending value (e.g. `endpoints[1].address`) and the message without it. */
+  field?: string;
+  detail?: string;
 }
 
 export function formatError(e: ConfigError): string {

@@ -24,7 +24,7 @@ export class YamlReader {
   }
 
   error(node: Node | null | undefined, path: string, message: string): undefined {
-    this.errors.push({ file: this.file, line: this.lineOf(node), message: path ? `${path}: ${message}` : message });
+    this.errors.push({ file: this.file, line: this.lineOf(node), message: path ? `${path}: ${message}` : message, field: path, detail: message });
     return undefined;
   }
 

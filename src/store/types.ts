@@ -1,0 +1,118 @@
+/**
+ * What the store keeps: regions registered through the API, drains, probe states per (endpoint, prober), and
+ * learned latencies. Two implementations: embedded (memory + a local file) and Redis (shared by nodes).
+ * Every mutating method resolves only once the change is durable (file written and fsynced, or Redis
+ * acknowledged) and rejects with StoreUnavailableError when it cannot be: the API turns that into a 503.
+ */
+
+export interface RegionRegistration {
+  name: string;
+  location: { lat: number; lon: number };
+  endpoints: { address: string; weight?: number }[];
+  services: string[];
+  check?: Record<string, unknown>;
+  weight?: number;
+  bias?: number;
+  'min-healthy'?: number;
+  updatedAt: number;
+}
+
+export interface DrainRecord {
+  since: number;
+  reason?: string;
+}
+
+/** One prober's view of one endpoint, after rise/fall. */
+export interface ProberState {
+  up: boolean;
+  /** False until the first result arrived (cold start: up but unverified). */
+  okStreak: number;
+  failStreak: number;
+  /** Time of the last report. */
+  at: number;
+  /** Time of the last transition (or of the first report). */
+  since: number;
+  /** How many times the state flipped (capped); 0 means `since` is the first report, not a change. */
+  transitions: number;
+  rttMs?: number;
+  /** The error of the last failed check, kept after recovery so that `why` has an answer. */
+  lastError?: string;
+  lastErrorAt?: number;
+}
+
+export interface LearnedLatency {
+  client: string;
+  region: string;
+  rttMs: number;
+  samples: number;
+  updatedAt: number;
+}
+
+/** `${region}|${endpoint}|${prober}`: region names and addresses cannot contain "|". */
+export function probeKey(region: string, endpoint: string, prober: string): string {
+  return `${region}|${endpoint}|${prober}`;
+}
+export function splitProbeKey(key: string): [string, string, string] {
+  const a = key.indexOf('|');
+  const b = key.indexOf('|', a + 1);
+  return [key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1)];
+}
+export function latencyKey(client: string, region: string): string {
+  return `${client}|${region}`;
+}
+
+export interface StateData {
+  regions: Map<string, RegionRegistration>;
+  drains: Map<string, DrainRecord>;
+  probes: Map<string, ProberState>;
+  latency: Map<string, LearnedLatency>;
+}
+
+export function emptyState(): StateData {
+  return { regions: new Map(), drains: new Map(), probes: new Map(), latency: new Map() };
+}
+
+export interface ProbeUpdate {
+  region: string;
+  endpoint: string;
+  prober: string;
+  ok: boolean;
+  rttMs?: number;
+  error?: string;
+  rise: number;
+  fall: number;
+}
+
+export interface LatencySample {
+  client: string;
+  region: string;
+  rttMs: number;
+}
+
+export type StoreChange =
+  | { kind: 'region'; name: string; registration: RegionRegistration | null }
+  | { kind: 'drain'; name: string; drain: DrainRecord | null }
+  | { kind: 'probes'; states: [key: string, state: ProberState | null][] }
+  | { kind: 'latency'; values: LearnedLatency[] }
+  /** The whole state was re-read (start, reconnect, periodic safety net). */
+  | { kind: 'resync'; data: StateData };
+
+export class StoreUnavailableError extends Error {}
+
+export interface Store {
+  readonly kind: 'embedded' | 'redis';
+  /** Load (or connect and load) the initial state. */
+  start(): Promise<StateData>;
+  /** Can writes succeed right now? */
+  available(): boolean;
+  putRegion(reg: RegionRegistration): Promise<void>;
+  /** Also forgets the region's drain and probe states. */
+  deleteRegion(name: string): Promise<void>;
+  setDrain(name: string, drain: DrainRecord | null): Promise<void>;
+  /** Apply check results through the rise/fall machine; `durable: false` for a node's own frequent checks. */
+  applyProbes(updates: ProbeUpdate[], now: number, durable: boolean): Promise<[string, ProberState][]>;
+  recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]>;
+  /** Changes made by any node, this one included. */
+  onChange(listener: (change: StoreChange) => void): void;
+  close(): Promise<void>;
+}
