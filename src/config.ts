@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import type { ListenAddress } from './dns/udp.js';
+import { parseRedisUrl } from './store/redis-connect.js';
 
 export interface ServeOptions {
   zonesDir: string;
@@ -120,14 +121,11 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
 
   const redis = one(SERVE_OPTIONS.redis);
   if (redis !== undefined) {
-    let url: URL;
     try {
-      url = new URL(redis);
-    } catch {
-      throw new UsageError(`--redis: "${redis}" is not a URL (redis://host:6379/0)`);
+      parseRedisUrl(redis);
+    } catch (err) {
+      throw new UsageError(`--redis: ${(err as Error).message}`);
     }
-    if (!['redis:', 'rediss:', 'redis-sentinel:'].includes(url.protocol))
-      throw new UsageError(`--redis: scheme must be redis://, rediss:// or redis-sentinel://, not ${url.protocol}//`);
   }
 
   const nodeId = one(SERVE_OPTIONS.nodeId) ?? hostname();

@@ -1,18 +1,24 @@
 /**
- * The composition root: options -> logger -> zones -> snapshot -> DNS listeners + API. Returns a handle that
- * tests drive in-process and that the CLI wires to signals.
+ * The composition root: options -> logger -> zones -> store -> snapshot -> DNS listeners + API + checker.
+ * Returns a handle that tests drive in-process and that the CLI wires to signals.
  */
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import type { ServeOptions } from './config.js';
-import { ParsedQuery } from './dns/query.js';
 import { Responder } from './dns/responder.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './dns/tcp.js';
 import { UdpListener, type ListenAddress } from './dns/udp.js';
 import { createLocator, describeErrors } from './geo/setup.js';
+import { ActiveChecker, type CheckerOptions } from './health/checker.js';
 import type { SnapshotHolder } from './snapshot/holder.js';
 import { SnapshotManager } from './snapshot/manager.js';
-import { LatencyLearner } from './steering/latency-learner.js';
+import type { RegionIndex } from './snapshot/types.js';
+import { EmbeddedStore } from './store/embedded.js';
+import { RedisStore } from './store/redis.js';
+import { parseRedisUrl } from './store/redis-connect.js';
+import { SharedState } from './store/shared-state.js';
+import { StateCache } from './store/state-cache.js';
+import type { Store } from './store/types.js';
 import { loadZoneDir } from './zone/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
 import { formatError } from './zone/types.js';
@@ -25,6 +31,8 @@ export interface RunningServer {
   api: ListenAddress;
   holder: SnapshotHolder;
   manager: SnapshotManager;
+  shared: SharedState;
+  checker: ActiveChecker;
   /** Re-read zone files, and (for SIGHUP) the GeoIP databases and custom networks. */
   reload(trigger?: string): ReloadOutcome;
   close(): Promise<void>;
@@ -32,28 +40,73 @@ export interface RunningServer {
 
 export interface ServerExtras {
   tcpLimits?: TcpLimits;
+  checker?: Partial<CheckerOptions>;
+  /** How long state changes are coalesced before a snapshot rebuild. */
+  coalesceMs?: number;
+}
+
+function createStore(opts: ServeOptions, log: Logger): Store {
+  if (!opts.redis) return new EmbeddedStore(opts.dataDir, log);
+  let target;
+  try {
+    target = parseRedisUrl(opts.redis);
+  } catch (err) {
+    throw new StartupError(`--redis: ${(err as Error).message}`);
+  }
+  return new RedisStore(target, log);
 }
 
 export async function startServer(opts: ServeOptions, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
   const initial = loadZoneDir(opts.zonesDir);
   if (!initial.zoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
   if (initial.zoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
-  if (opts.redis) log.warn({ redis: opts.redis }, 'shared Redis state is not implemented in this version; running on the embedded store');
 
   const geo = createLocator(opts.geoip, opts.networks);
   if (!geo.locator) throw new StartupError(describeErrors(geo.errors));
-  const learner = new LatencyLearner();
-  const manager = new SnapshotManager(initial.zoneSet, { nodeId: opts.nodeId, locator: geo.locator, learner, log: log.child({ module: 'snapshot' }) });
-  const holder = manager.holder;
+
+  const storeLog = log.child({ module: 'store' });
+  const store = createStore(opts, storeLog);
+  const cache = new StateCache();
+  let manager: SnapshotManager | undefined;
+  const shared = new SharedState(store, cache, () => manager?.stateChanged(), storeLog);
+  try {
+    await shared.start();
+  } catch (err) {
+    await store.close();
+    throw new StartupError(`store: ${(err as Error).message}`);
+  }
+  const mgr = new SnapshotManager(initial.zoneSet, {
+    nodeId: opts.nodeId,
+    locator: geo.locator,
+    cache,
+    log: log.child({ module: 'snapshot' }),
+    ...(extras.coalesceMs !== undefined ? { coalesceMs: extras.coalesceMs } : {}),
+  });
+  manager = mgr;
+  const holder = mgr.holder;
+
+  const checker = new ActiveChecker(opts.nodeId, (updates) => shared.recordLocal(updates), log.child({ module: 'health' }), extras.checker);
+  let checkedRegions: Map<string, RegionIndex> | undefined;
+  const syncTargets = () => {
+    const regions = holder.current().regions;
+    if (regions === checkedRegions) return;
+    checkedRegions = regions;
+    checker.setTargets(regions);
+  };
+  syncTargets();
+  holder.onSwap(syncTargets);
+
   const responderUdp = new Responder(holder.current);
   const responderTcp = new Responder(holder.current);
   const dnsLog = log.child({ module: 'dns' });
-
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
   const bound: ListenAddress[] = [];
-  const closeListeners = async () => {
+  const stopAll = async () => {
+    checker.stop();
+    mgr.stop();
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
+    await store.close();
   };
   try {
     for (const at of opts.dns) {
@@ -64,25 +117,29 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
       dnsLog.info({ host: at.host, port }, 'dns listening (udp+tcp)');
     }
   } catch (err) {
-    await closeListeners();
+    await stopAll();
     throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
   }
 
-  const reloader = new ZoneReloader(opts.zonesDir, (zs) => manager.applyZoneSet(zs), log.child({ module: 'zones' }));
+  const reloader = new ZoneReloader(opts.zonesDir, (zs) => mgr.applyZoneSet(zs), log.child({ module: 'zones' }));
+  reloader.start();
   const reloadGeo = () => {
     const next = createLocator(opts.geoip, opts.networks);
-    if (next.locator) manager.setLocator(next.locator);
+    if (next.locator) mgr.setLocator(next.locator);
     else for (const e of next.errors) log.error({ file: e.file, line: e.line }, `geo reload rejected: ${formatError(e)}`);
   };
-  reloader.start();
 
   const app = buildApp({
     holder,
-    manager,
-    learner,
+    manager: mgr,
+    shared,
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
-    notReadyReason: () => (holder.current().zones.size === 0 ? 'no zones loaded' : undefined),
+    notReadyReason: () => {
+      if (holder.current().zones.size === 0) return 'no zones loaded';
+      if (!store.available()) return `${store.kind} store unavailable`;
+      return undefined;
+    },
   });
   let apiPort: number;
   try {
@@ -91,25 +148,27 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     apiPort = typeof addr === 'object' && addr ? addr.port : opts.api.port;
   } catch (err) {
     reloader.stop();
-    await closeListeners();
+    await stopAll();
     throw new StartupError(`cannot listen for the API on ${opts.api.host}:${opts.api.port}: ${(err as Error).message}`);
   }
-  log.info({ host: opts.api.host, port: apiPort }, 'api listening');
+  log.info({ host: opts.api.host, port: apiPort, store: store.kind }, 'api listening');
 
   return {
     dns: bound,
     api: { host: opts.api.host, port: apiPort },
     holder,
-    manager,
+    manager: mgr,
+    shared,
+    checker,
     reload: (trigger?: string) => {
       if (trigger === 'SIGHUP') reloadGeo();
       return reloader.reload(trigger);
     },
     close: async () => {
       reloader.stop();
-      manager.stop();
-      await closeListeners();
+      // Stop taking API writes first, then DNS, then flush the store.
       await app.close();
+      await stopAll();
     },
   };
 }
@@ -135,5 +194,3 @@ async function bindPair(
     }
   }
 }
-
-export { ParsedQuery };

@@ -6,20 +6,17 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { Reader, type Response } from 'maxmind';
-import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiDeps } from '../src/api/app.js';
 import { Locator } from '../src/geo/locator.js';
-import { SnapshotManager } from '../src/snapshot/manager.js';
 import type { Candidate } from '../src/steering/decide.js';
 import type { ExplainResult } from '../src/steering/explain.js';
-import { LatencyLearner } from '../src/steering/latency-learner.js';
+import { makeApiDeps } from './helpers/api-deps.js';
 import { loadZoneSources } from '../src/zone/loader.js';
 import { GEO_FIXTURE } from './helpers/geo-fixture.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
 import { EXAMPLE_ZONE } from './helpers/server.js';
 
-const silent = pino({ level: 'silent' });
 
 /** The example zone plus declared latency, so GET /v1/latency has something declared. */
 const ZONE = `${EXAMPLE_ZONE}
@@ -27,20 +24,18 @@ latency:
   - { client: "198.51.100.0/24", region: eu-west, rtt: 12 }
 `;
 
-const managers: SnapshotManager[] = [];
-afterEach(() => {
-  for (const m of managers.splice(0)) m.stop();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
 });
 
-function setup(opts: { apiToken?: string; coalesceMs?: number } = {}): { app: FastifyInstance; deps: ApiDeps } {
+async function setup(opts: { apiToken?: string; coalesceMs?: number } = {}): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
   const loaded = loadZoneSources([{ file: 'example.yaml', text: ZONE }]);
   assert.deepEqual(loaded.errors, []);
   const zs = loaded.zoneSet!;
-  const learner = new LatencyLearner();
   const locator = new Locator([{ name: 'fixture.mmdb', reader: new Reader<Response>(writeMmdb(GEO_FIXTURE)) }]);
-  const manager = new SnapshotManager(zs, { nodeId: 'test-node', locator, learner, log: silent, coalesceMs: opts.coalesceMs ?? 60_000 });
-  managers.push(manager);
-  const deps: ApiDeps = { holder: manager.holder, manager, learner, log: silent, apiToken: opts.apiToken, notReadyReason: () => undefined };
+  const deps = await makeApiDeps(zs, { locator, coalesceMs: opts.coalesceMs ?? 60_000, ...(opts.apiToken !== undefined ? { apiToken: opts.apiToken } : {}) });
+  cleanups.push(deps.cleanup);
   return { app: buildApp(deps), deps };
 }
 
@@ -80,7 +75,7 @@ const item = { client: '81.2.69.0/24', region: 'us-east', rttMs: 5 };
 
 describe('POST /v1/latency: validation', () => {
   test('malformed bodies answer 400 with { error, field }', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     await expect400(app, undefined, 'body');
     await expect400(app, { measurements: [item], extra: 1 }, 'extra', /unknown field "extra"/);
     await expect400(app, {}, 'measurements');
@@ -96,25 +91,25 @@ describe('POST /v1/latency: validation', () => {
   });
 
   test('a client that is not a CIDR, a country or continent:XX is a 400 on measurements[i].client', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     for (const client of ['not-a-client', '10.0.0.1/33', 'continent:XX', '10.0.0.1/8', '']) {
       await expect400(app, { measurements: [item, { ...item, client }] }, 'measurements[1].client');
     }
   });
 
   test('an unknown region is a 400 on measurements[i].region', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     await expect400(app, { measurements: [item, { ...item, region: 'mars-1' }] }, 'measurements[1].region', /mars-1/);
   });
 
   test('a batch with one bad item applies nothing', async () => {
-    const { app, deps } = setup();
+    const { app, deps } = await setup();
     const v = deps.holder.version;
     await expect400(app, { measurements: [item, { client: 'DE', region: 'eu-west', rttMs: 10 }, { ...item, region: 'nowhere' }] }, 'measurements[2].region');
     await expect400(app, { measurements: [item, { ...item, client: 'continent:XX' }] }, 'measurements[1].client');
     await expect400(app, { measurements: [item, { ...item, rttMs: -5 }] }, 'measurements[1].rttMs');
     assert.deepEqual(await measured(app), []);
-    assert.deepEqual(deps.learner.current(), []);
+    assert.equal(deps.shared.cache.state.latency.size, 0);
     deps.manager.rebuildState();
     assert.equal(deps.holder.version, v + 1);
     const ex = await explainOk(app, 'name=app.gslb.example.test&client=81.2.69.77');
@@ -124,7 +119,7 @@ describe('POST /v1/latency: validation', () => {
 
 describe('POST /v1/latency: recording', () => {
   test('a good batch returns { accepted, values }; repeated reports are EWMA-smoothed (alpha 0.3)', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const first = await post(app, { measurements: [{ client: 'de', region: 'eu-west', rttMs: 100 }, { client: 'continent:eu', region: 'us-east', rttMs: 80 }] });
     assert.equal(first.statusCode, 200, first.body);
     assert.deepEqual(first.json(), {
@@ -160,7 +155,7 @@ describe('POST /v1/latency: recording', () => {
   });
 
   test('after a rebuild the snapshot version increases and explain uses the measured value', async () => {
-    const { app, deps } = setup();
+    const { app, deps } = await setup();
     const before = await explainOk(app, 'name=app.gslb.example.test&client=81.2.69.77');
     // London: Dublin (eu-west) is nearer than Ashburn (us-east).
     assert.equal(before.answer.region, 'eu-west');
@@ -185,7 +180,7 @@ describe('POST /v1/latency: recording', () => {
   });
 
   test('without an explicit rebuild the coalesced rebuild makes the change visible', async () => {
-    const { app, deps } = setup({ coalesceMs: 20 });
+    const { app, deps } = await setup({ coalesceMs: 20 });
     const v = deps.holder.version;
     const r = await post(app, { measurements: [{ client: 'GB', region: 'us-east', rttMs: 1 }] });
     assert.equal(r.statusCode, 200);
@@ -199,7 +194,7 @@ describe('POST /v1/latency: recording', () => {
   });
 
   test('with an API token, POST needs it; GET /v1/latency and /v1/explain do not', async () => {
-    const { app } = setup({ apiToken: 'tok-123' });
+    const { app } = await setup({ apiToken: 'tok-123' });
     const payload = { measurements: [item] };
     for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'tok-123' }]) {
       const r = await post(app, payload, headers);
@@ -218,7 +213,7 @@ describe('POST /v1/latency: recording', () => {
 
 describe('GET /v1/explain: validation', () => {
   test('bad queries answer 400 with the field; names outside every zone 404', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const cases: [query: string, status: number, field: string][] = [
       ['', 400, 'name'],
       ['client=81.2.69.77', 400, 'name'],
@@ -255,7 +250,7 @@ describe('GET /v1/explain: decisions', () => {
   }
 
   test('a static name: no candidates, the zone\'s addresses', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const ex = await explainOk(app, 'name=ns1.gslb.example.test&client=81.2.69.77');
     assert.deepEqual(ex.candidates, []);
     assert.deepEqual(ex.answer.addresses, ['192.0.2.53']);
@@ -276,7 +271,7 @@ describe('GET /v1/explain: decisions', () => {
   });
 
   test('a service for a client address: location, one candidate per region, one chosen, the answer', async () => {
-    const { app, deps } = setup();
+    const { app, deps } = await setup();
     const ex = await explainOk(app, 'name=app.gslb.example.test&client=81.2.69.77');
     assert.equal(ex.name, 'app.gslb.example.test');
     assert.equal(ex.type, 'A');
@@ -305,7 +300,7 @@ describe('GET /v1/explain: decisions', () => {
   });
 
   test('a service for an ECS subnet: host bits are masked, the scope is at most the source', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const ex = await explainOk(app, 'name=app.gslb.example.test&ecs=81.2.69.77%2F24');
     assert.deepEqual(ex.client, {
       address: '81.2.69.0',
@@ -336,7 +331,7 @@ describe('GET /v1/explain: decisions', () => {
   });
 
   test('type=AAAA answers with IPv6 addresses; IPv6 clients are located too', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const ex = await explainOk(app, 'name=app.gslb.example.test&type=AAAA&client=8.8.8.8');
     assert.equal(ex.type, 'AAAA');
     assert.equal(oneChosen(ex.candidates).region, 'us-east');
@@ -356,7 +351,7 @@ describe('GET /v1/explain: decisions', () => {
   });
 
   test('an unlocatable client: the first region in list order, location source none', async () => {
-    const { app } = setup();
+    const { app } = await setup();
     const ex = await explainOk(app, 'name=app.gslb.example.test&client=127.0.0.1');
     assert.equal(ex.client.location.source, 'none');
     assert.equal(oneChosen(ex.candidates).region, 'us-east');

@@ -3,45 +3,45 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { buildApp, type ApiDeps } from '../src/api/app.js';
-import { Locator } from '../src/geo/locator.js';
-import { SnapshotManager } from '../src/snapshot/manager.js';
-import { LatencyLearner } from '../src/steering/latency-learner.js';
+import { makeApiDeps } from './helpers/api-deps.js';
 import { loadZoneSources } from '../src/zone/loader.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
-const silent = pino({ level: 'silent' });
 
-function depsWith(zones: string[], apiToken: string | undefined, notReadyReason: () => string | undefined = () => undefined): ApiDeps {
+async function depsWith(zones: string[], apiToken: string | undefined, notReadyReason: () => string | undefined = () => undefined): Promise<ApiDeps> {
   const zs = loadZoneSources(zones.map((text, i) => ({ file: `z${i}.yaml`, text }))).zoneSet!;
-  const learner = new LatencyLearner();
-  const manager = new SnapshotManager(zs, { nodeId: 'n', locator: new Locator([]), learner, log: silent });
-  return { holder: manager.holder, manager, learner, log: silent, apiToken, notReadyReason };
+  const deps = await makeApiDeps(zs, { notReadyReason, ...(apiToken !== undefined ? { apiToken } : {}) });
+  cleanups.push(deps.cleanup);
+  return deps;
 }
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
 
 describe('API (inject)', () => {
   test('healthz is always ok; readyz is 200 with zones and 503 without', async () => {
-    const app = buildApp(depsWith([EXAMPLE_ZONE], undefined));
+    const app = buildApp(await depsWith([EXAMPLE_ZONE], undefined));
     assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' });
     const ready = await app.inject('/readyz');
     assert.equal(ready.statusCode, 200);
-    assert.deepEqual(ready.json(), { ready: true, zones: 1, snapshotVersion: 1 });
-    const empty = buildApp(depsWith([], undefined, () => 'no zones loaded'));
+    assert.deepEqual(ready.json(), { ready: true, zones: 1, snapshotVersion: 1, store: { kind: 'embedded', available: true } });
+    const empty = buildApp(await depsWith([], undefined, () => 'no zones loaded'));
     const notReady = await empty.inject('/readyz');
     assert.equal(notReady.statusCode, 503);
-    assert.deepEqual(notReady.json(), { ready: false, zones: 0, snapshotVersion: 1, reason: 'no zones loaded' });
+    assert.deepEqual(notReady.json(), { ready: false, zones: 0, snapshotVersion: 1, store: { kind: 'embedded', available: true }, reason: 'no zones loaded' });
   });
 
   test('unknown routes answer 404 in the error format', async () => {
-    const app = buildApp(depsWith([EXAMPLE_ZONE], undefined));
+    const app = buildApp(await depsWith([EXAMPLE_ZONE], undefined));
     const r = await app.inject('/v1/nothing');
     assert.equal(r.statusCode, 404);
     assert.deepEqual(r.json(), { error: 'no route GET /v1/nothing' });
   });
 
   test('with --api-token, mutating calls need the bearer token; reads do not', async () => {
-    const app = buildApp(depsWith([EXAMPLE_ZONE], 's3cret-token'));
+    const app = buildApp(await depsWith([EXAMPLE_ZONE], 's3cret-token'));
     for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: 's3cret-token' }]) {
       const r = await app.inject({ method: 'POST', url: '/v1/anything', headers, payload: {} });
       assert.equal(r.statusCode, 401);

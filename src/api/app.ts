@@ -7,15 +7,18 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import type { SnapshotManager } from '../snapshot/manager.js';
-import type { LatencyLearner } from '../steering/latency-learner.js';
+import type { SharedState } from '../store/shared-state.js';
+import { StoreUnavailableError } from '../store/types.js';
 import { ApiError, Errors } from './errors.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerLatencyRoutes } from './routes/latency.js';
+import { registerProbeRoutes } from './routes/probes.js';
+import { registerRegionRoutes } from './routes/regions.js';
 
 export interface ApiDeps {
   holder: SnapshotHolder;
   manager: SnapshotManager;
-  learner: LatencyLearner;
+  shared: SharedState;
   log: Logger;
   apiToken: string | undefined;
   /** Why the node is not ready, or undefined when it is. */
@@ -50,6 +53,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof StoreUnavailableError) {
+      req.log.warn({ err: err.message }, 'write refused: store unavailable');
+      return reply.status(503).send({ error: `not stored: ${err.message}` });
+    }
     if (err instanceof ApiError) {
       return reply.status(err.statusCode).send({ error: err.message, ...(err.field ? { field: err.field } : {}) });
     }
@@ -78,11 +85,14 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.get('/readyz', async (_req, reply) => {
     const snap = deps.holder.current();
     const reason = deps.notReadyReason();
-    const body = { ready: reason === undefined, zones: snap.zones.size, snapshotVersion: snap.version, ...(reason ? { reason } : {}) };
+    const store = { kind: deps.shared.store.kind, available: deps.shared.store.available() };
+    const body = { ready: reason === undefined, zones: snap.zones.size, snapshotVersion: snap.version, store, ...(reason ? { reason } : {}) };
     return reply.status(reason === undefined ? 200 : 503).send(body);
   });
 
   registerLatencyRoutes(app, deps);
+  registerRegionRoutes(app, deps);
+  registerProbeRoutes(app, deps);
   registerExplainRoutes(app, deps);
   return app;
 }

@@ -23,7 +23,10 @@ import {
 export interface SnapshotState {
   locator: Locator;
   measured: readonly MeasuredLatency[];
-  health: HealthView;
+  /** Regions registered through the API (a zone-file region of the same name wins). */
+  apiRegions: readonly Region[];
+  /** Health, or how to compute it for the regions the snapshot will hold. */
+  health: HealthView | ((regions: Map<string, RegionIndex>) => HealthView);
 }
 
 export interface BuildOptions {
@@ -128,9 +131,10 @@ function relevantTypes(view: ZoneView, node: NameNode): Set<number> {
   return types;
 }
 
-function indexServices(zoneSet: ZoneSet): { regions: Map<string, RegionIndex>; services: Map<string, ServiceIndex> } {
+function indexServices(zoneSet: ZoneSet, apiRegions: readonly Region[]): { regions: Map<string, RegionIndex>; services: Map<string, ServiceIndex> } {
   const regions = new Map<string, RegionIndex>();
   for (const [name, region] of zoneSet.regions) regions.set(name, indexRegion(region));
+  for (const region of apiRegions) if (!regions.has(region.name)) regions.set(region.name, indexRegion(region));
   const services = new Map<string, ServiceIndex>();
   for (const zone of zoneSet.zones) {
     for (const service of zone.services) {
@@ -144,11 +148,17 @@ function indexServices(zoneSet: ZoneSet): { regions: Map<string, RegionIndex>; s
   return { regions, services };
 }
 
+const allUp = () => ALL_UP;
+
 function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snapshot) {
+  const apiRegions = state.apiRegions ?? prev?.apiRegions ?? [];
+  // Unchanged registrations keep the region indexes (and the checker its targets).
+  const { regions, services } = prev && prev.zoneSet === zoneSet && prev.apiRegions === apiRegions ? prev : indexServices(zoneSet, apiRegions);
   const locator = state.locator ?? prev?.locator ?? new Locator([]);
-  const health = state.health ?? prev?.health ?? ALL_UP;
+  const given = state.health ?? (prev ? () => prev.health : allUp);
+  const health = typeof given === 'function' ? given(regions) : given;
   const latency = state.measured || !prev ? new LatencyTable(zoneSet.latency, state.measured ?? []) : prev.latency;
-  return { locator, health, latency, decisions: new LRUCache<string, Decision>({ max: DECISION_CACHE_SIZE }) };
+  return { apiRegions, regions, services, locator, health, latency, decisions: new LRUCache<string, Decision>({ max: DECISION_CACHE_SIZE }) };
 }
 
 export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
@@ -165,7 +175,6 @@ export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
     zoneSet,
     zones,
     maxApexLabels,
-    ...indexServices(zoneSet),
     ...stateParts(opts.state ?? {}, zoneSet),
   };
 }

@@ -1,21 +1,26 @@
 /**
- * Owns the way state becomes snapshots: zone changes rebuild everything at once; state changes (learned
- * latency, later health) are coalesced into at most one cheap rebuild per window and swapped atomically.
+ * Owns the way state becomes snapshots: zone changes rebuild everything at once; state changes (API regions,
+ * drains, probe results, learned latency) are coalesced into at most one cheap rebuild per window and swapped
+ * atomically; time-driven changes (a report going stale, a learned value expiring) get a rebuild when due.
  */
 import type { Logger } from 'pino';
 import type { Locator } from '../geo/locator.js';
-import type { LatencyLearner } from '../steering/latency-learner.js';
+import { computeHealth } from '../health/computed.js';
+import { LATENCY_MAX_AGE_MS } from '../store/latency.js';
+import type { StateCache } from '../store/state-cache.js';
 import type { ZoneSet } from '../zone/types.js';
-import { buildSnapshot, withState } from './build.js';
+import { buildSnapshot, withState, type SnapshotState } from './build.js';
 import { SnapshotHolder } from './holder.js';
+import type { Snapshot } from './types.js';
 
 export interface ManagerDeps {
   nodeId: string;
   locator: Locator;
-  learner: LatencyLearner;
+  cache: StateCache;
   log: Logger;
-  /** Longest a state change waits before it is visible to queries. */
+  /** Longest a state change waits before queries see it (health changes must not wait much longer). */
   coalesceMs?: number;
+  now?: () => number;
 }
 
 export class SnapshotManager {
@@ -23,23 +28,35 @@ export class SnapshotManager {
   private version = 0;
   private locator: Locator;
   private pending: NodeJS.Timeout | undefined;
-  private expiry: NodeJS.Timeout | undefined;
+  private timed: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
 
   constructor(
     zoneSet: ZoneSet,
     private readonly deps: ManagerDeps,
   ) {
     this.locator = deps.locator;
-    this.holder = new SnapshotHolder(
-      buildSnapshot(zoneSet, { version: ++this.version, nodeId: deps.nodeId, state: { locator: this.locator, measured: deps.learner.current() } }),
-    );
+    this.now = deps.now ?? Date.now;
+    this.holder = new SnapshotHolder(buildSnapshot(zoneSet, { version: ++this.version, nodeId: deps.nodeId, state: this.state() }));
+    this.scheduleTimed(this.holder.current());
+  }
+
+  private state(): SnapshotState {
+    const now = this.now();
+    const cache = this.deps.cache;
+    return {
+      locator: this.locator,
+      measured: cache.measured(now),
+      apiRegions: cache.apiRegions(),
+      health: (regions) => computeHealth(regions, cache.probeIndex(), cache.state.drains, now),
+    };
   }
 
   applyZoneSet(zoneSet: ZoneSet): void {
     const started = performance.now();
-    this.holder.swap(
-      buildSnapshot(zoneSet, { version: ++this.version, nodeId: this.deps.nodeId, state: { locator: this.locator, measured: this.deps.learner.current() } }),
-    );
+    const next = buildSnapshot(zoneSet, { version: ++this.version, nodeId: this.deps.nodeId, state: this.state() });
+    this.holder.swap(next);
+    this.scheduleTimed(next);
     this.deps.log.debug({ version: this.version, ms: Math.round(performance.now() - started) }, 'snapshot rebuilt (zones)');
   }
 
@@ -48,32 +65,35 @@ export class SnapshotManager {
     this.rebuildState();
   }
 
-  /** Something in the learned state changed: rebuild soon, once for a whole burst. */
+  /** Something in the shared state changed: rebuild soon, once for a whole burst. */
   stateChanged(): void {
     if (this.pending) return;
-    this.pending = setTimeout(() => this.rebuildState(), this.deps.coalesceMs ?? 200);
+    this.pending = setTimeout(() => this.rebuildState(), this.deps.coalesceMs ?? 100);
     this.pending.unref();
   }
 
   rebuildState(): void {
     clearTimeout(this.pending);
     this.pending = undefined;
-    const measured = this.deps.learner.current();
-    this.holder.swap(withState(this.holder.current(), ++this.version, { locator: this.locator, measured }));
-    this.scheduleExpiry();
+    const next = withState(this.holder.current(), ++this.version, this.state(), this.now());
+    this.holder.swap(next);
+    this.scheduleTimed(next);
   }
 
-  /** Learned values age out even when nobody reports: rebuild when the next one expires. */
-  private scheduleExpiry(): void {
-    clearTimeout(this.expiry);
-    const at = this.deps.learner.nextExpiry();
-    if (at === undefined) return;
-    this.expiry = setTimeout(() => this.rebuildState(), Math.max(0, at - Date.now()) + 10);
-    this.expiry.unref();
+  /** The earliest moment the snapshot changes by itself. */
+  private scheduleTimed(snap: Snapshot): void {
+    clearTimeout(this.timed);
+    const health = snap.health as { nextChangeAt?: number };
+    const candidates = [health.nextChangeAt, this.deps.cache.nextLatencyExpiry(LATENCY_MAX_AGE_MS)].filter((t): t is number => t !== undefined);
+    if (candidates.length === 0) return;
+    const delay = Math.max(0, Math.min(...candidates) - this.now()) + 5;
+    // setTimeout takes at most 2^31-1 ms; a later change is re-planned by the rebuilds in between.
+    this.timed = setTimeout(() => this.rebuildState(), Math.min(delay, 2 ** 31 - 1));
+    this.timed.unref();
   }
 
   stop(): void {
     clearTimeout(this.pending);
-    clearTimeout(this.expiry);
+    clearTimeout(this.timed);
   }
 }

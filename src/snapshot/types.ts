@@ -97,6 +97,8 @@ export interface Snapshot {
   /** The most labels any zone apex has: bounds the suffix walk when finding a zone. */
   maxApexLabels: number;
   regions: Map<string, RegionIndex>;
+  /** Regions registered through the API, as the store had them when this snapshot was built. */
+  apiRegions: readonly Region[];
   services: Map<string, ServiceIndex>;
   locator: Locator;
   latency: LatencyTable;

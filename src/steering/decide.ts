@@ -26,6 +26,8 @@ export interface Candidate {
   healthy: boolean;
   drained: boolean;
   health: string;
+  /** Down or recently changed: the service answers with half its TTL meanwhile. */
+  unstable: boolean;
   weight: number;
   bias: number;
   /** Estimated RTT before bias, when one could be made. */
@@ -88,8 +90,11 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
 
   const candidates: Candidate[] = svc.regions.map((r) => {
     const h = snap.health.region(r.region.name);
-    return { region: r.region.name, healthy: h.up && !h.drained, drained: h.drained, health: h.reason, weight: r.region.weight, bias: r.region.bias, chosen: false };
+    return { region: r.region.name, healthy: h.up && !h.drained, drained: h.drained, health: h.reason, unstable: h.unstable, weight: r.region.weight, bias: r.region.bias, chosen: false };
   });
+  // gdnsd's idea: while any candidate is down or flapping, resolvers should come back sooner.
+  const shortTtl = candidates.some((c) => c.unstable);
+  const ttl = shortTtl ? Math.max(1, Math.floor(service.ttl / 2)) : service.ttl;
 
   // Scope: the longest prefix of any client-dependent data consulted.
   let scope = 0;
@@ -119,7 +124,7 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
 
   let eligible = svc.regions.filter((_, i) => candidates[i]!.healthy);
   let failOpen = false;
-  const base = { service: service.name, policy, ttl: service.ttl, candidates, ...(location ? { location } : {}) };
+  const base = { service: service.name, policy, ttl, candidates, ...(location ? { location } : {}) };
   if (eligible.length === 0) {
     if (service.whenAllDown === 'none' || svc.regions.length === 0) {
       const reason = svc.regions.length === 0 ? 'the service has no regions' : 'every region is down or drained (when-all-down: none)';
@@ -186,5 +191,7 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
     if (policy === 'latency') scope = snap.latency.allCidr.narrowScope(client.address, client.family, scope);
     scope = Math.min(scope, client.sourcePrefix);
   }
-  return { ...base, region, endpoints, ...(cname ? { cname } : {}), scope, failOpen, reason: failOpen ? `every region is down: answering as if all were up (when-all-down: all); ${reason}` : reason };
+  if (failOpen) reason = `every region is down: answering as if all were up (when-all-down: all); ${reason}`;
+  if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
+  return { ...base, region, endpoints, ...(cname ? { cname } : {}), scope, failOpen, reason };
 }

@@ -137,6 +137,12 @@ export class EmbeddedStore implements Store {
     return out;
   }
 
+  async restoreProbes(states: [string, ProberState][]): Promise<void> {
+    for (const [k, v] of states) this.data.probes.set(k, v);
+    this.emit({ kind: 'probes', states });
+    await this.persist();
+  }
+
   /** Resolves when a flush that began after this call has reached the disk. */
   private persist(): Promise<void> {
     this.pending ??= (async () => {

@@ -283,6 +283,15 @@ export class RedisStore implements Store {
     return change.values;
   }
 
+  async restoreProbes(states: [string, ProberState][]): Promise<void> {
+    if (states.length === 0) return;
+    const change: StoreChange = { kind: 'probes', states };
+    await this.transaction((m) => {
+      m.hset(this.keys.probes, ...states.flatMap(([k, v]) => [k, JSON.stringify(v)]));
+      m.publish(this.keys.channel, JSON.stringify(change));
+    });
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);

@@ -112,6 +112,8 @@ export interface Store {
   /** Apply check results through the rise/fall machine; `durable: false` for a node's own frequent checks. */
   applyProbes(updates: ProbeUpdate[], now: number, durable: boolean): Promise<[string, ProberState][]>;
   recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]>;
+  /** Write probe states as they are (a node pushing what its checks found while the store was away). */
+  restoreProbes(states: [string, ProberState][]): Promise<void>;
   /** Changes made by any node, this one included. */
   onChange(listener: (change: StoreChange) => void): void;
   close(): Promise<void>;

@@ -662,7 +662,12 @@ function readEndpoint(r: YamlReader, node: Node | null, path: string): Endpoint 
   const weight = we ? r.number(we.value, `${path}.weight`, { min: 0, max: 65535 }) : 1;
   if (weight === undefined) return undefined;
   const family = ipFamily(text);
-  if (family !== 0) return { address: text, family, weight };
+  // One spelling per address (RFC 5952 for IPv6), so probe reports and checks name endpoints alike.
+  if (family === 6) {
+    if (text.includes('%')) return r.error(ae.value, `${path}.address`, `"${text}" has a zone index; use a global address`);
+    return { address: bytesToIpv6(ipv6ToBytes(text), 0), family, weight };
+  }
+  if (family === 4) return { address: text, family, weight };
   const host = canonical(text);
   const problem = /^[\d.]+$/.test(text) || host === '' || !host.includes('.') ? 'is not an IP address or a fully qualified hostname' : nameProblem(host);
   if (problem) return r.error(ae.value, `${path}.address`, `"${text}" ${problem}`);

@@ -43,17 +43,20 @@ export function registerLatencyRoutes(app: FastifyInstance, deps: ApiDeps): void
       if (!regions.has(m.region)) throw Errors.badRequest(`region "${m.region}" does not exist`, `measurements[${i}].region`);
       return { client, region: m.region, rttMs: m.rttMs };
     });
-    const updated = parsed.map((m) => deps.learner.record(m.client, m.region, m.rttMs));
+    const updated = await deps.shared.store.recordLatency(
+      parsed.map((m) => ({ client: m.client.text, region: m.region, rttMs: m.rttMs })),
+      Date.now(),
+    );
     deps.manager.stateChanged();
-    return { accepted: updated.length, values: updated.map((v) => ({ client: v.client.text, region: v.region, rttMs: round(v.rttMs), samples: v.samples })) };
+    return { accepted: updated.length, values: updated.map((v) => ({ client: v.client, region: v.region, rttMs: round(v.rttMs), samples: v.samples })) };
   });
 
   app.get('/v1/latency', async () => {
     const snap = deps.holder.current();
     return {
       declared: snap.zoneSet.latency.map((e) => ({ client: e.client.text, region: e.region, rttMs: e.rttMs })),
-      measured: deps.learner.current().map((v) => ({
-        client: v.client.text,
+      measured: [...deps.shared.cache.state.latency.values()].map((v) => ({
+        client: v.client,
         region: v.region,
         rttMs: round(v.rttMs),
         samples: v.samples,

@@ -1,0 +1,81 @@
+/** `POST /v1/probes`: check results from a remote prober, through the same rise/fall machine as local checks. */
+import type { FastifyInstance } from 'fastify';
+import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../../dns/ip.js';
+import { canonical } from '../../dns/name.js';
+import { DEFAULTS } from '../../zone/loader.js';
+import type { ApiDeps } from '../app.js';
+import { Errors } from '../errors.js';
+
+interface ProbeBody {
+  prober: string;
+  results: { region: string; endpoint: string; ok: boolean; rttMs?: number; error?: string }[];
+}
+
+const probeSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['prober', 'results'],
+    properties: {
+      prober: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$' },
+      results: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 10_000,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['region', 'endpoint', 'ok'],
+          properties: {
+            region: { type: 'string', minLength: 1, maxLength: 63 },
+            endpoint: { type: 'string', minLength: 1, maxLength: 255 },
+            ok: { type: 'boolean' },
+            rttMs: { type: 'number', minimum: 0, maximum: 600_000 },
+            error: { type: 'string', maxLength: 500 },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Endpoints are keyed by their canonical spelling: RFC 5952 for IPv6, lowercase for hostnames. */
+function canonicalEndpoint(text: string): string {
+  const family = ipFamily(text);
+  if (family === 6) return bytesToIpv6(ipv6ToBytes(text), 0);
+  return family === 4 ? text : canonical(text);
+}
+
+export function registerProbeRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Body: ProbeBody }>('/v1/probes', { schema: probeSchema }, async (req) => {
+    const snap = deps.holder.current();
+    const { prober, results } = req.body;
+    const updates = results.map((r, i) => {
+      const region = snap.regions.get(r.region);
+      if (!region) throw Errors.badRequest(`region "${r.region}" does not exist`, `results[${i}].region`);
+      const endpoint = canonicalEndpoint(r.endpoint);
+      if (![...region.v4, ...region.v6, ...region.hosts].some((e) => e.address === endpoint))
+        throw Errors.badRequest(`endpoint ${r.endpoint} is not in region "${r.region}"`, `results[${i}].endpoint`);
+      const check = region.region.check;
+      return {
+        region: r.region,
+        endpoint,
+        prober,
+        ok: r.ok,
+        ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}),
+        ...(r.error !== undefined ? { error: r.error } : {}),
+        rise: check?.rise ?? DEFAULTS.check.rise,
+        fall: check?.fall ?? DEFAULTS.check.fall,
+      };
+    });
+    const states = await deps.shared.store.applyProbes(updates, Date.now(), true);
+    deps.manager.stateChanged();
+    return {
+      accepted: states.length,
+      states: states.map(([key, s]) => {
+        const [region, endpoint] = key.split('|');
+        return { region, endpoint, prober, up: s.up, since: new Date(s.since).toISOString() };
+      }),
+    };
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Glue between a Store and this node: the initial load, the change feed into the StateCache, and the node's
+ * own check results (written to the store when it can, kept in the local view when it cannot, and pushed
+ * when it comes back).
+ */
+import type { Logger } from 'pino';
+import { RedisStore } from './redis.js';
+import type { StateCache } from './state-cache.js';
+import { StoreUnavailableError, type ProbeUpdate, type Store } from './types.js';
+
+export class SharedState {
+  constructor(
+    readonly store: Store,
+    readonly cache: StateCache,
+    private readonly changed: () => void,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {
+    this.store.onChange((c) => {
+      this.cache.apply(c);
+      this.changed();
+    });
+    if (this.store instanceof RedisStore) this.store.beforeResync = () => this.pushUnsynced();
+    this.cache.apply({ kind: 'resync', data: await this.store.start() });
+  }
+
+  /** This node's checker results: never blocks on, nor fails because of, the store. */
+  async recordLocal(updates: ProbeUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const now = this.now();
+    try {
+      await this.store.applyProbes(updates, now, false);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.cache.applyLocally(updates, now);
+      this.changed();
+    }
+  }
+
+  private async pushUnsynced(): Promise<void> {
+    if (this.cache.unsynced.size === 0) return;
+    const states = [...this.cache.unsynced];
+    await this.store.restoreProbes(states);
+    for (const [k, s] of states) if (this.cache.unsynced.get(k) === s) this.cache.unsynced.delete(k);
+    this.log.info({ states: states.length }, 'pushed local check results gathered while the store was unreachable');
+  }
+}

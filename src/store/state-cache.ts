@@ -1,0 +1,119 @@
+/**
+ * This node's copy of the shared state, kept current from the store's change feed, and turned into what
+ * snapshots need: Regions for API registrations, measured latencies, probe states grouped by endpoint.
+ * While the store is unreachable, the node's own check results are applied here (its local view) and pushed
+ * to the store when it returns.
+ */
+import { indexProbes } from '../health/computed.js';
+import { applyResult } from '../health/machine.js';
+import type { MeasuredLatency } from '../steering/latency-table.js';
+import { parseLatencyClient, readRegionJson } from '../zone/loader.js';
+import type { Region } from '../zone/types.js';
+import { isFresh } from './latency.js';
+import { emptyState, probeKey, type ProbeUpdate, type ProberState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+
+export class StateCache {
+  private data: StateData = emptyState();
+  private readonly regionCache = new Map<string, { updatedAt: number; region: Region | undefined }>();
+  private probeIndexCache: Map<string, [string, ProberState][]> | undefined;
+  /** Same array while registrations are unchanged, so snapshots can keep their region indexes. */
+  private apiRegionsCache: Region[] | undefined;
+  /** Local results not yet in the store (it was unreachable), by probe key. */
+  readonly unsynced = new Map<string, ProberState>();
+
+  get state(): StateData {
+    return this.data;
+  }
+
+  apply(change: StoreChange): void {
+    switch (change.kind) {
+      case 'resync':
+        this.data = change.data;
+        this.apiRegionsCache = undefined;
+        // What the store does not know yet survives the resync.
+        for (const [k, s] of this.unsynced) this.data.probes.set(k, s);
+        this.probeIndexCache = undefined;
+        return;
+      case 'region':
+        this.apiRegionsCache = undefined;
+        if (change.registration) this.data.regions.set(change.name, change.registration);
+        else this.data.regions.delete(change.name);
+        return;
+      case 'drain':
+        if (change.drain) this.data.drains.set(change.name, change.drain);
+        else this.data.drains.delete(change.name);
+        return;
+      case 'probes':
+        for (const [k, s] of change.states) {
+          if (s) this.data.probes.set(k, s);
+          else this.data.probes.delete(k);
+        }
+        this.probeIndexCache = undefined;
+        return;
+      case 'latency':
+        for (const v of change.values) this.data.latency.set(`${v.client}|${v.region}`, v);
+        return;
+    }
+  }
+
+  /** The store is down: keep this node's own checks working on its local view. */
+  applyLocally(updates: ProbeUpdate[], now: number): void {
+    for (const u of updates) {
+      const key = probeKey(u.region, u.endpoint, u.prober);
+      const next = applyResult(this.data.probes.get(key), u.ok, now, u.rise, u.fall, u.rttMs, u.error);
+      this.data.probes.set(key, next);
+      this.unsynced.set(key, next);
+    }
+    this.probeIndexCache = undefined;
+  }
+
+  probeIndex(): Map<string, [string, ProberState][]> {
+    this.probeIndexCache ??= indexProbes(this.data.probes);
+    return this.probeIndexCache;
+  }
+
+  /** API-registered regions as Regions (converted once per registration version). */
+  apiRegions(): Region[] {
+    if (this.apiRegionsCache) return this.apiRegionsCache;
+    const out: Region[] = [];
+    for (const reg of this.data.regions.values()) {
+      let cached = this.regionCache.get(reg.name);
+      if (!cached || cached.updatedAt !== reg.updatedAt) {
+        cached = { updatedAt: reg.updatedAt, region: toRegion(reg) };
+        this.regionCache.set(reg.name, cached);
+      }
+      if (cached.region) out.push(cached.region);
+    }
+    for (const name of this.regionCache.keys()) if (!this.data.regions.has(name)) this.regionCache.delete(name);
+    this.apiRegionsCache = out;
+    return out;
+  }
+
+  measured(now: number): MeasuredLatency[] {
+    const out: MeasuredLatency[] = [];
+    for (const l of this.data.latency.values()) {
+      if (!isFresh(l, now)) continue;
+      const client = parseLatencyClient(l.client);
+      if (typeof client === 'string') continue;
+      out.push({ client, region: l.region, rttMs: l.rttMs, samples: l.samples, updatedAt: l.updatedAt });
+    }
+    return out;
+  }
+
+  /** When the next learned latency expires. */
+  nextLatencyExpiry(maxAgeMs: number): number | undefined {
+    let next: number | undefined;
+    for (const l of this.data.latency.values()) {
+      const at = l.updatedAt + maxAgeMs;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+}
+
+/** A stored registration was validated when written; anything that no longer validates is skipped. */
+export function toRegion(reg: RegionRegistration): Region | undefined {
+  const { name, services, updatedAt: _u, ...body } = reg;
+  const { region } = readRegionJson(name, body, 'api');
+  return region ? { ...region, services } : undefined;
+}
