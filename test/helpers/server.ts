@@ -19,7 +19,7 @@ export interface TestServer {
 
 export async function startTestServer(
   zones: Record<string, string>,
-  opts: { dns?: string; nodeId?: string; args?: string[]; extras?: ServerExtras } = {},
+  opts: { dns?: string; nodeId?: string; args?: string[]; extras?: ServerExtras; dataDir?: string } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-test-'));
   for (const [file, text] of Object.entries(zones)) writeFileSync(join(dir, file), text);
@@ -27,7 +27,7 @@ export async function startTestServer(
   // Tests locate clients with a fixture database, never with the bundled one whose contents change.
   const geo = args.includes('--geoip') ? [] : ['--geoip', writeGeoFixture(dir)];
   const options = parseServeOptions(
-    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...args],
+    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', opts.dataDir ?? join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...args],
     {},
   );
   const server = await startServer(options, pino({ level: 'silent' }), opts.extras);
