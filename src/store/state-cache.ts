@@ -47,6 +47,11 @@ export class StateCache {
         for (const [k, s] of change.states) {
           if (s) this.data.probes.set(k, s);
           else this.data.probes.delete(k);
+          // The store now holds a state for this key that supersedes the local one (only this node writes its
+          // own prober's keys, so this is its own later result, a restore, or a deletion). Without this, an
+          // entry never pushed (e.g. Redis first reachable after a cold start, where no push runs) was
+          // re-applied over the store's newer state at every resync, and a deleted region's states came back.
+          this.unsynced.delete(k);
         }
         this.probeIndexCache = undefined;
         return;
@@ -100,11 +105,16 @@ export class StateCache {
     return out;
   }
 
-  /** When the next learned latency expires. */
-  nextLatencyExpiry(maxAgeMs: number): number | undefined {
+  /**
+   * When the next learned latency still fresh at `now` expires (stops being fresh: `isFresh` keeps it while
+   * `now - updatedAt <= maxAgeMs`). Values that already expired are skipped: they stay in the state until
+   * overwritten, and counting them made the snapshot manager rebuild every few ms forever.
+   */
+  nextLatencyExpiry(maxAgeMs: number, now: number): number | undefined {
     let next: number | undefined;
     for (const l of this.data.latency.values()) {
-      const at = l.updatedAt + maxAgeMs;
+      const at = l.updatedAt + maxAgeMs + 1;
+      if (at <= now) continue;
       if (next === undefined || at < next) next = at;
     }
     return next;
