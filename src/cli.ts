@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseFlags, parseServeOptions, UsageError } from './config.js';
 import { createLogger } from './log.js';
 import { EXPLAIN_HELP, explainCommand } from './explain-cli.js';
+import { PROBE_HELP, probeCommand } from './probe-cli.js';
 import { startServer, StartupError } from './server.js';
 import { loadZoneDir } from './zone/loader.js';
 import { formatError } from './zone/types.js';
@@ -15,6 +16,7 @@ Commands:
   serve     run the authoritative DNS server and the HTTP API
   check     validate zone files (exit 1 and print file:line: message on errors)
   explain   show the routing decision a running server makes for a name and a client
+  probe     run a remote prober that checks the registered endpoints and reports to the API
 
 Run "gslb <command> --help" for a command's options.`,
   serve: `Usage: gslb serve [options]        (each option also from the environment variable shown)
@@ -29,6 +31,7 @@ Run "gslb <command> --help" for a command's options.`,
   --node-id NAME       GSLB_NODE_ID     node name, returned as NSID           [hostname]
   --api-token TOKEN    GSLB_API_TOKEN   bearer token for mutating API calls   [none]
   --log-level LEVEL    GSLB_LOG_LEVEL   fatal|error|warn|info|debug|trace     [info]
+  --query-log RATE     GSLB_QUERY_LOG   log this fraction of queries (0-1)    [0: off]
 
 Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
   check: `Usage: gslb check [--zones DIR]
@@ -36,6 +39,7 @@ Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
 Validates every zone file in DIR (default ./zones, or GSLB_ZONES). Exit 0 when all are valid; otherwise
 prints "file:line: message" for each error and exits 1.`,
   explain: EXPLAIN_HELP,
+  probe: PROBE_HELP,
 } as const;
 
 function version(): string {
@@ -107,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  if (command !== 'serve' && command !== 'check' && command !== 'explain') {
+  if (command !== 'serve' && command !== 'check' && command !== 'explain' && command !== 'probe') {
     process.stderr.write(`gslb: unknown command "${command}"\n\n${HELP.main}\n`);
     return 2;
   }
@@ -117,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (command === 'explain') return await explainCommand(rest);
+    if (command === 'probe') return await probeCommand(rest);
     return command === 'serve' ? await serve(rest) : check(rest);
   } catch (err) {
     if (err instanceof UsageError) {

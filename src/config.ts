@@ -20,6 +20,8 @@ export interface ServeOptions {
   nodeId: string;
   apiToken: string | undefined;
   logLevel: string;
+  /** Fraction of queries written to the query log (0 = off). */
+  queryLog: number;
 }
 
 export class UsageError extends Error {}
@@ -43,6 +45,7 @@ export const SERVE_OPTIONS = {
   nodeId: { flag: '--node-id', env: 'GSLB_NODE_ID' },
   apiToken: { flag: '--api-token', env: 'GSLB_API_TOKEN' },
   logLevel: { flag: '--log-level', env: 'GSLB_LOG_LEVEL' },
+  queryLog: { flag: '--query-log', env: 'GSLB_QUERY_LOG' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -137,7 +140,13 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const logLevel = one(SERVE_OPTIONS.logLevel) ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
+  const queryLogText = one(SERVE_OPTIONS.queryLog) ?? '0';
+  const queryLog = Number(queryLogText);
+  if (!/^\d*\.?\d+$/.test(queryLogText) || !(queryLog >= 0 && queryLog <= 1))
+    throw new UsageError(`--query-log: "${queryLogText}" is not a sampling rate from 0 (off) to 1 (every query)`);
+
   return {
+    queryLog,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
     dns,
     api,

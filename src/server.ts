@@ -19,6 +19,11 @@ import { parseRedisUrl } from './store/redis-connect.js';
 import { SharedState } from './store/shared-state.js';
 import { StateCache } from './store/state-cache.js';
 import type { Store } from './store/types.js';
+import { combineObservers, type QueryObserver } from './dns/observer.js';
+import { queryLogObserver } from './dns/query-log.js';
+import { TransitionTracker } from './health/transitions.js';
+import { Telemetry } from './metrics/telemetry.js';
+import { TrafficHistory } from './metrics/traffic.js';
 import { loadZoneDir } from './zone/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
 import { formatError } from './zone/types.js';
@@ -33,6 +38,8 @@ export interface RunningServer {
   manager: SnapshotManager;
   shared: SharedState;
   checker: ActiveChecker;
+  telemetry: Telemetry;
+  transitions: TransitionTracker;
   /** Re-read zone files, and (for SIGHUP) the GeoIP databases and custom networks. */
   reload(trigger?: string): ReloadOutcome;
   close(): Promise<void>;
@@ -81,11 +88,29 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     cache,
     log: log.child({ module: 'snapshot' }),
     ...(extras.coalesceMs !== undefined ? { coalesceMs: extras.coalesceMs } : {}),
+    onRebuild: (kind, ms) => telemetry?.observeRebuild(kind, ms),
   });
   manager = mgr;
   const holder = mgr.holder;
+  const transitions = new TransitionTracker(log.child({ module: 'health' }));
+  transitions.observe(holder.current());
+  holder.onSwap((snap) => transitions.observe(snap));
+  const telemetry: Telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId });
+  const traffic = new TrafficHistory([telemetry.dns]);
+  traffic.start();
+  const observers: QueryObserver[] = [telemetry.observer];
+  if (opts.queryLog > 0) observers.push(queryLogObserver(opts.queryLog, log.child({ module: 'query' })));
+  const observer = combineObservers(observers);
 
-  const checker = new ActiveChecker(opts.nodeId, (updates) => shared.recordLocal(updates), log.child({ module: 'health' }), extras.checker);
+  const checker = new ActiveChecker(
+    opts.nodeId,
+    (updates) => {
+      telemetry.countProbeReports(opts.nodeId, updates.length);
+      return shared.recordLocal(updates);
+    },
+    log.child({ module: 'health' }),
+    extras.checker,
+  );
   let checkedRegions: Map<string, RegionIndex> | undefined;
   const syncTargets = () => {
     const regions = holder.current().regions;
@@ -104,13 +129,14 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const bound: ListenAddress[] = [];
   const stopAll = async () => {
     checker.stop();
+    traffic.stop();
     mgr.stop();
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
     await store.close();
   };
   try {
     for (const at of opts.dns) {
-      const [u, t, port] = await bindPair(at, responderUdp, responderTcp, dnsLog, extras.tcpLimits ?? DEFAULT_TCP_LIMITS);
+      const [u, t, port] = await bindPair(at, responderUdp, responderTcp, dnsLog, extras.tcpLimits ?? DEFAULT_TCP_LIMITS, observer);
       udp.push(u);
       tcp.push(t);
       bound.push({ host: at.host, port });
@@ -121,7 +147,10 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
   }
 
-  const reloader = new ZoneReloader(opts.zonesDir, (zs) => mgr.applyZoneSet(zs), log.child({ module: 'zones' }));
+  const reloader = new ZoneReloader(opts.zonesDir, (zs) => mgr.applyZoneSet(zs), log.child({ module: 'zones' }), (o) => {
+    if (o.ok) telemetry.reloads.success++;
+    else telemetry.reloads.failure++;
+  });
   reloader.start();
   const reloadGeo = () => {
     const next = createLocator(opts.geoip, opts.networks);
@@ -131,6 +160,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
 
   const app = buildApp({
     holder,
+    telemetry,
+    transitions,
+    traffic,
     manager: mgr,
     shared,
     log: log.child({ module: 'api' }),
@@ -160,6 +192,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     manager: mgr,
     shared,
     checker,
+    telemetry,
+    transitions,
     reload: (trigger?: string) => {
       if (trigger === 'SIGHUP') reloadGeo();
       return reloader.reload(trigger);
@@ -180,11 +214,12 @@ async function bindPair(
   rt: Responder,
   log: Logger,
   limits: TcpLimits,
+  observer: QueryObserver | undefined,
 ): Promise<[UdpListener, TcpListener, number]> {
   for (let attempt = 0; ; attempt++) {
-    const u = new UdpListener(at, ru, log);
+    const u = new UdpListener(at, ru, log, observer);
     const port = await u.listen();
-    const t = new TcpListener({ host: at.host, port }, rt, log, limits);
+    const t = new TcpListener({ host: at.host, port }, rt, log, limits, observer);
     try {
       await t.listen();
       return [u, t, port];

@@ -14,9 +14,19 @@ import { registerExplainRoutes } from './routes/explain.js';
 import { registerLatencyRoutes } from './routes/latency.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerRegionRoutes } from './routes/regions.js';
+import { registerStatusRoutes } from './routes/status.js';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TransitionTracker } from '../health/transitions.js';
+import type { Telemetry } from '../metrics/telemetry.js';
+import type { TrafficHistory } from '../metrics/traffic.js';
+import { PACKAGE_VERSION } from '../version.js';
 
 export interface ApiDeps {
   holder: SnapshotHolder;
+  telemetry?: Telemetry;
+  transitions?: TransitionTracker;
+  traffic?: TrafficHistory;
   manager: SnapshotManager;
   shared: SharedState;
   log: Logger;
@@ -80,9 +90,26 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // The OpenAPI document is built from the routes' schemas; routes go in a plugin registered after it so that
+  // swagger sees every one of them.
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'gslb API', version: PACKAGE_VERSION, description: 'Regions, health, probes, latency, explain, status and metrics of a gslb node.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  void app.register(async (api) => registerRoutes(api, deps));
+  return app;
+}
 
-  app.get('/readyz', async (_req, reply) => {
+function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['status'] } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { summary: 'Readiness: zones loaded and store reachable (503 otherwise)', tags: ['status'] } }, async (_req, reply) => {
     const snap = deps.holder.current();
     const reason = deps.notReadyReason();
     const store = { kind: deps.shared.store.kind, available: deps.shared.store.available() };
@@ -94,5 +121,5 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerRegionRoutes(app, deps);
   registerProbeRoutes(app, deps);
   registerExplainRoutes(app, deps);
-  return app;
+  registerStatusRoutes(app, deps);
 }

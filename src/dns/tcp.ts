@@ -4,7 +4,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { QueryObserver } from './observer.js';
+import { TIMING_SAMPLE_MASK, type QueryObserver } from './observer.js';
 import { ParsedQuery } from './query.js';
 import type { Responder } from './responder.js';
 import type { ListenAddress } from './udp.js';
@@ -20,6 +20,7 @@ export class TcpListener {
   private server: Server | undefined;
   private readonly query = new ParsedQuery();
   private readonly sockets = new Set<Socket>();
+  private count = 0;
 
   constructor(
     private readonly at: ListenAddress,
@@ -73,10 +74,12 @@ export class TcpListener {
 
   private answer(socket: Socket, msg: Buffer, address: string, family: 4 | 6): void {
     try {
+      const timed = this.observer !== undefined && (++this.count & TIMING_SAMPLE_MASK) === 0;
+      const t0 = timed ? performance.now() : 0;
       const q = this.query;
       const outcome = q.parse(msg);
       const out = this.responder.respond(q, outcome, msg, { address, family }, 'tcp');
-      this.observer?.(q, outcome, this.responder.info, 'tcp', address);
+      this.observer?.(q, outcome, this.responder.info, 'tcp', address, timed ? performance.now() - t0 : -1);
       if (!out) return;
       const framed = Buffer.allocUnsafe(out.length + 2);
       framed.writeUInt16BE(out.length, 0);

@@ -3,7 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import { ParsedQuery } from './query.js';
 import type { Responder } from './responder.js';
-import type { QueryObserver } from './observer.js';
+import { TIMING_SAMPLE_MASK, type QueryObserver } from './observer.js';
 
 export interface ListenAddress {
   host: string;
@@ -13,6 +13,7 @@ export interface ListenAddress {
 export class UdpListener {
   private socket: Socket | undefined;
   private readonly query = new ParsedQuery();
+  private count = 0;
 
   constructor(
     private readonly at: ListenAddress,
@@ -28,12 +29,15 @@ export class UdpListener {
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       try {
+        const timed = this.observer !== undefined && (++this.count & TIMING_SAMPLE_MASK) === 0;
+        const t0 = timed ? performance.now() : 0;
         const q = this.query;
         const outcome = q.parse(msg);
         const family = rinfo.family === 'IPv6' ? 6 : 4;
         const out = this.responder.respond(q, outcome, msg, { address: rinfo.address, family }, 'udp');
+        const elapsed = timed ? performance.now() - t0 : -1;
         if (out) socket.send(out, rinfo.port, rinfo.address, noop);
-        this.observer?.(q, outcome, this.responder.info, 'udp', rinfo.address);
+        this.observer?.(q, outcome, this.responder.info, 'udp', rinfo.address, elapsed);
       } catch (err) {
         // A bug must cost one answer, not the process.
         this.log.error({ err, peer: rinfo.address }, 'query failed');

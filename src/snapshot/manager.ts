@@ -21,6 +21,8 @@ export interface ManagerDeps {
   /** Longest a state change waits before queries see it (health changes must not wait much longer). */
   coalesceMs?: number;
   now?: () => number;
+  /** Told how long each rebuild took, for metrics. */
+  onRebuild?: (kind: 'zones' | 'state', ms: number) => void;
 }
 
 export class SnapshotManager {
@@ -57,7 +59,9 @@ export class SnapshotManager {
     const next = buildSnapshot(zoneSet, { version: ++this.version, nodeId: this.deps.nodeId, state: this.state() });
     this.holder.swap(next);
     this.scheduleTimed(next);
-    this.deps.log.debug({ version: this.version, ms: Math.round(performance.now() - started) }, 'snapshot rebuilt (zones)');
+    const ms = performance.now() - started;
+    this.deps.onRebuild?.('zones', ms);
+    this.deps.log.debug({ version: this.version, ms: Math.round(ms) }, 'snapshot rebuilt (zones)');
   }
 
   setLocator(locator: Locator): void {
@@ -75,9 +79,11 @@ export class SnapshotManager {
   rebuildState(): void {
     clearTimeout(this.pending);
     this.pending = undefined;
+    const started = performance.now();
     const next = withState(this.holder.current(), ++this.version, this.state(), this.now());
     this.holder.swap(next);
     this.scheduleTimed(next);
+    this.deps.onRebuild?.('state', performance.now() - started);
   }
 
   /** The earliest moment the snapshot changes by itself. */

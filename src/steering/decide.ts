@@ -61,6 +61,9 @@ export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
 
 const CACHE_KEY_SEP = '\u0000';
 
+/** Decision cache effectiveness, read by /metrics (process-wide counters: the cache itself is per snapshot). */
+export const decisionCacheStats = { hits: 0, misses: 0 };
+
 export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
   const { service } = svc;
   const located = service.policy === 'latency' || service.policy === 'geo';
@@ -70,7 +73,11 @@ export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client:
     const bytes = (client.sourcePrefix + 7) >> 3;
     key = service.name + CACHE_KEY_SEP + (wantV6 ? '6' : '4') + client.family + client.sourcePrefix + CACHE_KEY_SEP + client.address.toString('latin1', 0, bytes);
     const hit = snap.decisions.get(key);
-    if (hit) return hit;
+    if (hit) {
+      decisionCacheStats.hits++;
+      return hit;
+    }
+    decisionCacheStats.misses++;
   }
   const d = compute(snap, svc, wantV6, client, rng);
   if (key !== undefined) snap.decisions.set(key, d);

@@ -34,7 +34,11 @@ function hosts(list: string, defaultPort: number): { host: string; port: number 
   return list.split(',').map((h) => {
     const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(h) ?? /^([^:]+)(?::(\d+))?$/.exec(h);
     if (!m) throw new Error(`"${h}" is not host[:port]`);
-    return { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort };
+    const port = m[2] ? Number(m[2]) : defaultPort;
+    // Caught here, not by the client: ioredis would retry an impossible port forever and the node would just
+    // never become ready.
+    if (port < 1 || port > 65535) throw new Error(`port ${m[2]} in "${h}" is not 1-65535`);
+    return { host: m[1]!, port };
   });
 }
 
@@ -63,6 +67,8 @@ export function parseRedisUrl(url: string): RedisTarget {
     const name = segments[0];
     if (!name) throw new Error('redis-sentinel:// needs the master name as its path: redis-sentinel://h1:26379,h2:26379/mymaster');
     const db = segments[1] ? Number(segments[1]) : 0;
+    // Checked like the single-server form's database (a NaN db used to pass and fail only at SELECT time).
+    if (!Number.isInteger(db) || db < 0) throw new Error(`database "${segments[1]}" is not a number`);
     const sentinels = hosts(hostPart!, 26379);
     return {
       kind: 'sentinel',

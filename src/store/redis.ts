@@ -3,8 +3,9 @@
  * (`{namespace}:…`) so multi-key transactions work on Cluster too. Every write publishes the resulting state
  * on `{namespace}:changes` *inside the same atomic step* (Lua script or MULTI), so subscribers see changes in
  * the order they were made. Commands fail fast while disconnected (no offline queue): the API answers 503 and
- * DNS keeps serving the last snapshot; on reconnect, and every 30 s as a safety net, the node re-reads all.
+ * DNS keeps serving the last snapshot; on reconnect, and every 10 s as a safety net, the node re-reads all.
  */
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
@@ -50,7 +51,7 @@ for _, u in ipairs(updates) do
   redis.call('HSET', KEYS[1], u.k, cjson.encode(s))
   out[#out + 1] = cjson.encode({ u.k, s })
 end
-local msg = '{"kind":"probes","states":[' .. table.concat(out, ',') .. ']}'
+local msg = '{"kind":"probes","id":"' .. ARGV[4] .. '","states":[' .. table.concat(out, ',') .. ']}'
 redis.call('PUBLISH', ARGV[1], msg)
 return msg
 `;
@@ -75,14 +76,25 @@ for _, s in ipairs(samples) do
   redis.call('HSET', KEYS[1], key, enc)
   out[#out + 1] = enc
 end
-local msg = '{"kind":"latency","values":[' .. table.concat(out, ',') .. ']}'
+local msg = '{"kind":"latency","id":"' .. ARGV[6] .. '","values":[' .. table.concat(out, ',') .. ']}'
 redis.call('PUBLISH', ARGV[1], msg)
 return msg
 `;
 
-const RESYNC_MS = 30_000;
+/** The safety net for missed notifications: a full re-read this often. */
+const RESYNC_MS = 10_000;
+/** Bound on the ids remembered for the own-change bookkeeping below (only grows while pub/sub is away). */
+const MAX_PENDING_IDS = 10_000;
 
 type Client = Redis | Cluster;
+
+/** A published change carries the id of the write that made it (stripped before listeners see it). */
+type Published = StoreChange & { id?: string };
+
+function boundedAdd(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > MAX_PENDING_IDS) set.delete(set.values().next().value as string);
+}
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -94,6 +106,29 @@ export class RedisStore implements Store {
   private everReady = false;
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** The subscriber's SUBSCRIBE is confirmed: notifications published from now on reach this node. */
+  private subscribed = false;
+  /**
+   * Notifications may have been missed (a connection dropped, or start() could not read): re-read everything
+   * once BOTH connections are back. Re-reading as soon as the command connection is back, before the
+   * subscriber has resubscribed, would lose whatever other nodes write in between until the periodic resync.
+   */
+  private resyncOwed = false;
+  private catchingUp = false;
+  private readonly waiters = new Set<() => void>();
+  /**
+   * Every write applies its own change when Redis acknowledges it (so the API reads its own write) and hears it
+   * again over pub/sub. The acknowledgement and the notification arrive on different connections, in either
+   * order. If the notification came first it was applied in order, possibly followed by newer changes from
+   * other nodes; applying the acknowledged change again then would put an older state over them until the next
+   * change or resync. So writes are tagged with ids: `echoedFirst` holds own ids already delivered by pub/sub
+   * (the acknowledgement then applies nothing), `appliedFirst` own ids applied on acknowledgement (their
+   * notification is then not remembered).
+   */
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private idCounter = 0;
+  private readonly echoedFirst = new Set<string>();
+  private readonly appliedFirst = new Set<string>();
   /** Called after a reconnect, before the resync: lets the node push what it learned while Redis was away. */
   beforeResync: (() => Promise<void>) | undefined;
 
@@ -115,52 +150,114 @@ export class RedisStore implements Store {
     this.sub = target.create({ ...options, enableOfflineQueue: true });
     this.cmd.on('ready', () => void this.onReady());
     for (const ev of ['close', 'end'] as const) this.cmd.on(ev, () => this.onDown());
+    for (const ev of ['close', 'end'] as const)
+      this.sub.on(ev, () => {
+        // Whatever is published until the subscription is back is missed: catch up then.
+        if (this.subscribed) this.resyncOwed = true;
+        this.subscribed = false;
+      });
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
     this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
     this.sub.on('message', (channel: string, message: string) => {
       if (channel !== this.keys.channel) return;
+      let change: Published;
       try {
-        this.emit(JSON.parse(message) as StoreChange);
+        change = JSON.parse(message) as Published;
       } catch (err) {
         this.log.warn({ err }, 'unreadable change notification');
+        return;
       }
+      const id = change.id;
+      if (id !== undefined) {
+        delete change.id;
+        if (id.startsWith(`${this.idPrefix}.`) && !this.appliedFirst.delete(id)) boundedAdd(this.echoedFirst, id);
+      }
+      this.emit(change);
     });
     this.sub.on('ready', () => {
-      this.sub.subscribe(this.keys.channel).catch((err: unknown) => this.log.warn({ err }, 'subscribe failed'));
+      this.sub.subscribe(this.keys.channel).then(
+        () => {
+          this.subscribed = true;
+          this.wake();
+          void this.catchUp();
+        },
+        (err: unknown) => this.log.warn({ err }, 'subscribe failed'),
+      );
     });
   }
 
+  private wake(): void {
+    for (const w of this.waiters) w();
+  }
+
+  private nextId(): string {
+    return `${this.idPrefix}.${++this.idCounter}`;
+  }
+
+  /** A write of ours was acknowledged: apply its change now unless pub/sub already delivered it (see above). */
+  private emitOwn(id: string, change: StoreChange): void {
+    if (this.echoedFirst.delete(id)) return;
+    boundedAdd(this.appliedFirst, id);
+    this.emit(change);
+  }
+
+  /** The JSON published for a change made by a MULTI write. */
+  private published(change: StoreChange, id: string): string {
+    return JSON.stringify({ ...change, id });
+  }
+
   async start(): Promise<StateData> {
-    const ready = await new Promise<boolean>((resolve) => {
-      if (this.ready) return resolve(true);
-      const t = setTimeout(() => resolve(false), 5000);
-      this.cmd.once('ready', () => {
+    // Read only once subscribed too: a change made between the read and the SUBSCRIBE would be missed.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        if (!(this.ready && this.subscribed)) return;
         clearTimeout(t);
-        resolve(true);
-      });
+        this.waiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        this.waiters.delete(done);
+        resolve();
+      }, 5000);
+      this.waiters.add(done);
+      done();
     });
     this.timer = setInterval(() => {
       if (this.ready) this.resync().catch((err: unknown) => this.log.warn({ err }, 'periodic resync failed'));
     }, RESYNC_MS);
     this.timer.unref();
-    if (!ready) {
+    if (!this.subscribed) this.resyncOwed = true;
+    if (!this.ready) {
       this.log.warn({ redis: this.target.display }, 'redis not reachable yet: serving zone-file configuration, will resync when it is');
+      this.resyncOwed = true;
       return emptyState();
     }
     return this.readAll();
   }
 
-  private async onReady(): Promise<void> {
+  private onReady(): void {
     const wasReady = this.everReady;
     this.ready = true;
     this.everReady = true;
     this.log.info({ redis: this.target.display }, 'redis connected');
-    if (!wasReady) return;
+    this.wake();
+    if (wasReady) this.resyncOwed = true;
+    void this.catchUp();
+  }
+
+  /** After a reconnect (or a start without Redis), once both connections are up: push local results, re-read. */
+  private async catchUp(): Promise<void> {
+    if (!this.resyncOwed || !this.ready || !this.subscribed || this.catchingUp || this.closing) return;
+    this.resyncOwed = false;
+    this.catchingUp = true;
     try {
       await this.beforeResync?.();
       await this.resync();
     } catch (err) {
+      this.resyncOwed = true;
       this.log.warn({ err }, 'resync after reconnect failed');
+    } finally {
+      this.catchingUp = false;
     }
   }
 
@@ -219,8 +316,9 @@ export class RedisStore implements Store {
 
   async putRegion(reg: RegionRegistration): Promise<void> {
     const change: StoreChange = { kind: 'region', name: reg.name, registration: reg };
-    await this.transaction((m) => m.hset(this.keys.regions, reg.name, JSON.stringify(reg)).publish(this.keys.channel, JSON.stringify(change)));
-    this.emit(change);
+    const id = this.nextId();
+    await this.transaction((m) => m.hset(this.keys.regions, reg.name, JSON.stringify(reg)).publish(this.keys.channel, this.published(change, id)));
+    this.emitOwn(id, change);
   }
 
   async deleteRegion(name: string): Promise<void> {
@@ -234,26 +332,28 @@ export class RedisStore implements Store {
       } while (cursor !== '0');
       return found;
     });
+    const changes: [string, StoreChange][] = [
+      [this.nextId(), { kind: 'region', name, registration: null }],
+      [this.nextId(), { kind: 'drain', name, drain: null }],
+    ];
+    if (fields.length > 0) changes.push([this.nextId(), { kind: 'probes', states: fields.map((f): [string, null] => [f, null]) }]);
     await this.transaction((m) => {
       m.hdel(this.keys.regions, name).hdel(this.keys.drains, name);
       if (fields.length > 0) m.hdel(this.keys.probes, ...fields);
-      m.publish(this.keys.channel, JSON.stringify({ kind: 'region', name, registration: null } satisfies StoreChange));
-      m.publish(this.keys.channel, JSON.stringify({ kind: 'drain', name, drain: null } satisfies StoreChange));
-      if (fields.length > 0) m.publish(this.keys.channel, JSON.stringify({ kind: 'probes', states: fields.map((f) => [f, null]) } satisfies StoreChange));
+      for (const [id, change] of changes) m.publish(this.keys.channel, this.published(change, id));
     });
-    this.emit({ kind: 'region', name, registration: null });
-    this.emit({ kind: 'drain', name, drain: null });
-    if (fields.length > 0) this.emit({ kind: 'probes', states: fields.map((f): [string, null] => [f, null]) });
+    for (const [id, change] of changes) this.emitOwn(id, change);
   }
 
   async setDrain(name: string, drain: DrainRecord | null): Promise<void> {
     const change: StoreChange = { kind: 'drain', name, drain };
+    const id = this.nextId();
     await this.transaction((m) => {
       if (drain) m.hset(this.keys.drains, name, JSON.stringify(drain));
       else m.hdel(this.keys.drains, name);
-      m.publish(this.keys.channel, JSON.stringify(change));
+      m.publish(this.keys.channel, this.published(change, id));
     });
-    this.emit(change);
+    this.emitOwn(id, change);
   }
 
   async applyProbes(updates: ProbeUpdate[], now: number): Promise<[string, ProberState][]> {
@@ -266,20 +366,22 @@ export class RedisStore implements Store {
       ...(u.rttMs !== undefined ? { rtt: u.rttMs } : {}),
       ...(u.error !== undefined ? { err: u.error } : {}),
     }));
-    const msg = await this.run(() => this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload)));
-    const change = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }>;
-    // Our own change, applied now rather than when the notification comes back.
-    this.emit(change);
+    const id = this.nextId();
+    const msg = await this.run(() => this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id));
+    const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
+    // Our own change, applied now rather than when the notification comes back (unless it came already).
+    this.emitOwn(id, change);
     return change.states.filter((s): s is [string, ProberState] => s[1] !== null);
   }
 
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
     const payload = samples.map((s) => ({ client: s.client, region: s.region, rtt: s.rttMs }));
+    const id = this.nextId();
     const msg = await this.run(() =>
-      this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload)),
+      this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id),
     );
-    const change = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'latency' }>;
-    this.emit(change);
+    const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'latency' }> & { id: string };
+    this.emitOwn(id, change);
     return change.values;
   }
 

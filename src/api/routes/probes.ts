@@ -69,6 +69,7 @@ export function registerProbeRoutes(app: FastifyInstance, deps: ApiDeps): void {
       };
     });
     const states = await deps.shared.store.applyProbes(updates, Date.now(), true);
+    deps.telemetry?.countProbeReports(prober, updates.length);
     deps.manager.stateChanged();
     return {
       accepted: states.length,

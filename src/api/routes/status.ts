@@ -1,0 +1,36 @@
+/** The status page (`GET /`), the JSON it polls (`GET /v1/status`), and Prometheus metrics (`GET /metrics`). */
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+import { STATUS_PAGE } from '../status-page.js';
+import { regionView } from './regions.js';
+
+export function registerStatusRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/', { schema: { summary: 'Status page (HTML)', tags: ['status'], hide: false } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(STATUS_PAGE),
+  );
+
+  app.get('/v1/status', { schema: { summary: 'Everything the status page shows', tags: ['status'] } }, async () => {
+    const snap = deps.holder.current();
+    const traffic = deps.traffic;
+    return {
+      node: snap.nodeId,
+      snapshotVersion: snap.version,
+      builtAt: new Date(snap.builtAt).toISOString(),
+      zones: [...snap.zones.keys()],
+      store: { kind: deps.shared.store.kind, available: deps.shared.store.available() },
+      regions: [...snap.regions.keys()].sort().map((n) => regionView(snap, n)),
+      traffic: {
+        windowSeconds: traffic ? (traffic.intervalMs * Math.max(1, traffic.points.length)) / 1000 : 0,
+        shares: traffic?.shares() ?? {},
+        points: traffic?.points ?? [],
+      },
+      transitions: [...(deps.transitions?.recent ?? [])].reverse().slice(0, 50),
+    };
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text format)', tags: ['status'] } }, async (_req, reply) => {
+    const registry = deps.telemetry?.registry;
+    if (!registry) return reply.status(404).send({ error: 'metrics are not enabled' });
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * Prometheus metrics (`GET /metrics`). Hot-path numbers are kept in plain counters and copied into
+ * prom-client only when scraped; everything else is read from the current snapshot at scrape time.
+ * Names follow Prometheus conventions: `gslb_…_total` counters, base units (seconds), bounded labels.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueryObserver } from '../dns/observer.js';
+import { ParseOutcome } from '../dns/query.js';
+import type { ComputedHealth } from '../health/computed.js';
+import type { TransitionTracker } from '../health/transitions.js';
+import type { SnapshotHolder } from '../snapshot/holder.js';
+import { decisionCacheStats } from '../steering/decide.js';
+import { DnsCounters, TRANSPORTS } from './dns-counters.js';
+
+export interface TelemetryDeps {
+  holder: SnapshotHolder;
+  transitions: TransitionTracker;
+  store: { kind: string; available(): boolean };
+  nodeId: string;
+}
+
+export class Telemetry {
+  readonly registry = new Registry();
+  readonly dns = new DnsCounters();
+  readonly probeReports = new Map<string, number>();
+  readonly reloads = { success: 0, failure: 0 };
+  private readonly queryDuration: Histogram;
+  private readonly rebuildDuration: Histogram<'kind'>;
+
+  constructor(deps: TelemetryDeps) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: deps.nodeId });
+    collectDefaultMetrics({ register: this.registry });
+    const dns = this.dns;
+
+    new Counter({
+      name: 'gslb_dns_queries_total',
+      help: 'DNS queries answered, by query type, response code and transport.',
+      labelNames: ['qtype', 'rcode', 'transport'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [labels, v] of dns.queryEntries()) this.inc({ qtype: labels.qtype, rcode: String(labels.rcode), transport: labels.transport }, v);
+      },
+    });
+    new Counter({
+      name: 'gslb_dns_truncated_total',
+      help: 'Answers sent empty with TC=1 because they did not fit the client limit.',
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        this.reset();
+        TRANSPORTS.forEach((t, i) => this.inc({ transport: t }, dns.truncated[i]!));
+      },
+    });
+    new Counter({
+      name: 'gslb_dns_dropped_total',
+      help: 'Packets dropped without an answer (shorter than a header, or responses).',
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        this.reset();
+        TRANSPORTS.forEach((t, i) => this.inc({ transport: t }, dns.dropped[i]!));
+      },
+    });
+    new Counter({
+      name: 'gslb_dns_answers_total',
+      help: 'Service answers, by service and chosen region.',
+      labelNames: ['service', 'region'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, v] of dns.answers) {
+          const sep = key.indexOf('\u0000');
+          this.inc({ service: key.slice(0, sep), region: key.slice(sep + 1) || 'none' }, v);
+        }
+      },
+    });
+    this.queryDuration = new Histogram({
+      name: 'gslb_dns_query_duration_seconds',
+      help: 'Time from packet to answer on the query path, sampled (1 query in 64).',
+      buckets: [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2],
+      registers,
+    });
+    new Counter({
+      name: 'gslb_decision_cache_lookups_total',
+      help: 'Steering decision cache lookups, by result.',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ result: 'hit' }, decisionCacheStats.hits);
+        this.inc({ result: 'miss' }, decisionCacheStats.misses);
+      },
+    });
+    new Gauge({
+      name: 'gslb_region_up',
+      help: 'Region health (1 up, 0 down), before drains.',
+      labelNames: ['region'],
+      registers,
+      collect() {
+        this.reset();
+        const snap = deps.holder.current();
+        for (const name of snap.regions.keys()) this.set({ region: name }, snap.health.region(name).up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gslb_region_drained',
+      help: 'Region drained by an operator (1) or not (0).',
+      labelNames: ['region'],
+      registers,
+      collect() {
+        this.reset();
+        const snap = deps.holder.current();
+        for (const name of snap.regions.keys()) this.set({ region: name }, snap.health.region(name).drained ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gslb_endpoint_up',
+      help: 'Endpoint health (1 up, 0 down) as decided from all probers.',
+      labelNames: ['region', 'endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        const snap = deps.holder.current();
+        const health = snap.health as Partial<ComputedHealth>;
+        for (const [name, r] of snap.regions) {
+          for (const e of [...r.v4, ...r.v6, ...r.hosts]) {
+            const v = health.regions?.get(name)?.endpoints.get(e.address);
+            this.set({ region: name, endpoint: e.address }, v?.up === false ? 0 : 1);
+          }
+        }
+      },
+    });
+    new Counter({
+      name: 'gslb_health_transitions_total',
+      help: 'Health state changes of endpoints (and regions, with endpoint="").',
+      labelNames: ['region', 'endpoint', 'to'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, v] of deps.transitions.counts) {
+          const [region, endpoint, to] = key.split('\u0000') as [string, string, string];
+          this.inc({ region, endpoint, to }, v);
+        }
+      },
+    });
+    const probeReports = this.probeReports;
+    new Counter({
+      name: 'gslb_probe_reports_total',
+      help: 'Check results received, by prober (this node\'s own checker included).',
+      labelNames: ['prober'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [prober, v] of probeReports) this.inc({ prober }, v);
+      },
+    });
+    new Gauge({
+      name: 'gslb_store_up',
+      help: 'Whether the state store accepts writes (1) or not (0).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.set({ kind: deps.store.kind }, deps.store.available() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gslb_snapshot_version',
+      help: 'Version of the snapshot the query path reads.',
+      registers,
+      collect() {
+        this.set(deps.holder.current().version);
+      },
+    });
+    this.rebuildDuration = new Histogram({
+      name: 'gslb_snapshot_rebuild_duration_seconds',
+      help: 'Time to build a snapshot: kind=zones (zone files changed) or state (health, registrations, latency).',
+      labelNames: ['kind'],
+      buckets: [1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    const reloads = this.reloads;
+    new Counter({
+      name: 'gslb_zone_reloads_total',
+      help: 'Zone file reloads, by result.',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ result: 'success' }, reloads.success);
+        this.inc({ result: 'failure' }, reloads.failure);
+      },
+    });
+  }
+
+  /** The query-path observer: counts, and times one query in 64 (`durationMs` < 0 when not sampled). */
+  readonly observer: QueryObserver = (q, outcome, info, transport, _peer, durationMs) => {
+    const t = transport === 'udp' ? 0 : 1;
+    if (outcome === ParseOutcome.DROP) {
+      this.dns.dropped[t]!++;
+      return;
+    }
+    this.dns.countQuery(t, info.rcode, q.qtype);
+    if (info.truncated) this.dns.truncated[t]!++;
+    if (info.service !== undefined) this.dns.countAnswer(info.service, info.region);
+    if (durationMs >= 0) this.queryDuration.observe(durationMs / 1000);
+  };
+
+  countProbeReports(prober: string, n: number): void {
+    this.probeReports.set(prober, (this.probeReports.get(prober) ?? 0) + n);
+  }
+
+  observeRebuild(kind: 'zones' | 'state', ms: number): void {
+    this.rebuildDuration.observe({ kind }, ms / 1000);
+  }
+}
