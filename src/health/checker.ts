@@ -48,8 +48,8 @@ export class ActiveChecker {
   private batch: ProbeUpdate[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1, rejectUnauthorized: false });
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 4, scheduling: "lifo" });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 4, scheduling: "lifo", rejectUnauthorized: false });
   /** Counters for metrics and the bench. */
   readonly stats = { checks: 0, failures: 0 };
 

@@ -1,19 +1,40 @@
-/** Probe states + drains + regions -> the HealthView a snapshot carries, and the verdicts the API shows. */
+/**
+ * Probe states + drains + regions -> the HealthView a snapshot carries. This runs on every state rebuild over
+ * every endpoint, so it computes only what routing needs (up, unverified, since, region verdicts) without
+ * building strings or arrays per endpoint; the detailed verdict with reasons and probers (for the API, the
+ * status page and transition logs) is computed on demand by `explain`.
+ */
 import type { RegionIndex } from '../snapshot/types.js';
-import { splitProbeKey, type DrainRecord, type ProberState } from '../store/types.js';
+import type { DrainRecord, ProberState } from '../store/types.js';
 import { endpointVerdict, freshnessFor, type EndpointVerdict } from './machine.js';
 import type { HealthView, RegionHealth } from './view.js';
 
+/** Probe states by `${region}|${endpoint}`, then by prober. */
+export type ProbeIndex = Map<string, Map<string, ProberState>>;
+
+export interface EndpointState {
+  up: boolean;
+  /** No fresh report: up because there is no evidence against it. */
+  unverified: boolean;
+  since: number | undefined;
+}
+
 export interface RegionVerdict extends RegionHealth {
   drain?: DrainRecord;
-  endpoints: Map<string, EndpointVerdict>;
+  endpoints: Map<string, EndpointState>;
   upCount: number;
+  freshnessMs: number;
 }
 
 export class ComputedHealth implements HealthView {
   readonly regions = new Map<string, RegionVerdict>();
   /** When the view changes by itself (a report going stale, instability ending): rebuild then. */
   nextChangeAt: number | undefined;
+
+  constructor(
+    private readonly probes: ProbeIndex,
+    readonly builtAt: number,
+  ) {}
 
   region(name: string): RegionHealth {
     return this.regions.get(name) ?? UNKNOWN;
@@ -22,50 +43,54 @@ export class ComputedHealth implements HealthView {
   endpointUp(region: string, address: string): boolean {
     return this.regions.get(region)?.endpoints.get(address)?.up ?? true;
   }
+
+  /** The full verdict with reasons and per-prober views, from the states as they are now. */
+  explain(region: string, address: string, now = Date.now()): EndpointVerdict {
+    const states = this.probes.get(`${region}|${address}`);
+    const freshness = this.regions.get(region)?.freshnessMs ?? freshnessFor(undefined);
+    return endpointVerdict(states ? [...states] : [], now, freshness);
+  }
 }
 
 const UNKNOWN: RegionHealth = { up: true, drained: false, reason: 'no health data: up', unstable: false };
 
-/** Group probe states by `${region}|${endpoint}` once per build. */
-export function indexProbes(probes: Map<string, ProberState>): Map<string, [string, ProberState][]> {
-  const byEndpoint = new Map<string, [string, ProberState][]>();
-  for (const [key, state] of probes) {
-    const [region, endpoint, prober] = splitProbeKey(key);
-    const k = `${region}|${endpoint}`;
-    let list = byEndpoint.get(k);
-    if (!list) byEndpoint.set(k, (list = []));
-    list.push([prober, state]);
-  }
-  return byEndpoint;
-}
-
-export function computeHealth(
-  regions: Map<string, RegionIndex>,
-  probes: Map<string, [string, ProberState][]>,
-  drains: Map<string, DrainRecord>,
-  now: number,
-): ComputedHealth {
-  const view = new ComputedHealth();
+export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIndex, drains: Map<string, DrainRecord>, now: number): ComputedHealth {
+  const view = new ComputedHealth(probes, now);
+  let next: number | undefined;
   const note = (t: number) => {
-    if (t > now && (view.nextChangeAt === undefined || t < view.nextChangeAt)) view.nextChangeAt = t;
+    if (t > now && (next === undefined || t < next)) next = t;
   };
   for (const [name, r] of regions) {
     const freshness = freshnessFor(r.region.check?.intervalMs);
-    const endpoints = new Map<string, EndpointVerdict>();
+    const endpoints = new Map<string, EndpointState>();
     let upCount = 0;
     let recentChange = false;
-    for (const ep of [...r.v4, ...r.v6, ...r.hosts]) {
-      const states = probes.get(`${name}|${ep.address}`) ?? [];
-      const v = endpointVerdict(states, now, freshness);
-      endpoints.set(ep.address, v);
-      if (v.up) upCount++;
-      for (const [, s] of states) {
-        note(s.at + freshness + 1);
-        // A state change within the freshness window counts as flapping (shorter TTLs until it settles).
-        if (s.transitions > 0 && now - s.since < freshness) {
-          recentChange = true;
-          note(s.since + freshness + 1);
+    for (const list of [r.v4, r.v6, r.hosts]) {
+      for (const ep of list) {
+        const states = probes.get(`${name}|${ep.address}`);
+        let fresh = 0;
+        let down = 0;
+        if (states) {
+          for (const s of states.values()) {
+            note(s.at + freshness + 1);
+            // A state change within the freshness window counts as flapping (shorter TTLs until it settles).
+            if (s.transitions > 0 && now - s.since < freshness) {
+              recentChange = true;
+              note(s.since + freshness + 1);
+            }
+            if (now - s.at > freshness) continue;
+            fresh++;
+            if (!s.up) down++;
+          }
         }
+        // Down when a majority of the fresh probers say so; no fresh report is no evidence (up, unverified).
+        const up = fresh === 0 || down * 2 <= fresh;
+        let since: number | undefined;
+        if (fresh > 0 && states) {
+          for (const s of states.values()) if (now - s.at <= freshness && s.up === up && (since === undefined || s.since > since)) since = s.since;
+        }
+        endpoints.set(ep.address, { up, unverified: fresh === 0, since });
+        if (up) upCount++;
       }
     }
     const drain = drains.get(name);
@@ -73,16 +98,8 @@ export function computeHealth(
     const total = endpoints.size;
     let reason = up ? `up: ${upCount}/${total} endpoints up (min-healthy ${r.region.minHealthy})` : `down: ${upCount}/${total} endpoints up, min-healthy ${r.region.minHealthy}`;
     if (drain) reason = `drained since ${new Date(drain.since).toISOString()}${drain.reason ? `: ${drain.reason}` : ''}; ${reason}`;
-    view.regions.set(name, {
-      up,
-      drained: drain !== undefined,
-      reason,
-      unstable: !up || recentChange,
-      ...(drain ? { drain } : {}),
-      endpoints,
-      upCount,
-    });
+    view.regions.set(name, { up, drained: drain !== undefined, reason, unstable: !up || recentChange, ...(drain ? { drain } : {}), endpoints, upCount, freshnessMs: freshness });
   }
+  view.nextChangeAt = next;
   return view;
 }
-

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Snapshot } from '../snapshot/types.js';
-import type { ComputedHealth } from './computed.js';
+import { ComputedHealth } from './computed.js';
 
 export interface Transition {
   at: number;
@@ -36,9 +36,10 @@ export class TransitionTracker {
     for (const [name, r] of after.regions) {
       const old = before.regions?.get(name);
       if (!old) continue;
+      const explain = (address: string) => (next.health instanceof ComputedHealth ? next.health.explain(name, address, now).reason : '');
       for (const [address, v] of r.endpoints) {
         const was = old.endpoints.get(address);
-        if (was && was.up !== v.up) this.record({ at: now, region: name, endpoint: address, up: v.up, reason: v.reason });
+        if (was && was.up !== v.up) this.record({ at: now, region: name, endpoint: address, up: v.up, reason: explain(address) });
       }
       if (old.up !== r.up) this.record({ at: now, region: name, up: r.up, reason: r.reason });
     }

@@ -19,8 +19,7 @@ export class SharedState {
 
   async start(): Promise<void> {
     this.store.onChange((c) => {
-      this.cache.apply(c);
-      this.changed();
+      if (this.cache.apply(c)) this.changed();
     });
     if (this.store instanceof RedisStore) this.store.beforeResync = () => this.pushUnsynced();
     this.cache.apply({ kind: 'resync', data: await this.store.start() });

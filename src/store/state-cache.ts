@@ -4,18 +4,22 @@
  * While the store is unreachable, the node's own check results are applied here (its local view) and pushed
  * to the store when it returns.
  */
-import { indexProbes } from '../health/computed.js';
+import type { ProbeIndex } from '../health/computed.js';
 import { applyResult } from '../health/machine.js';
 import type { MeasuredLatency } from '../steering/latency-table.js';
 import { parseLatencyClient, readRegionJson } from '../zone/loader.js';
 import type { Region } from '../zone/types.js';
 import { isFresh } from './latency.js';
-import { emptyState, probeKey, type ProbeUpdate, type ProberState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import { emptyState, probeKey, splitProbeKey, type ProbeUpdate, type ProberState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+
+/** The shortest freshness window (30 s): a report after longer silence may bring a prober back into the vote. */
+const MIN_FRESHNESS_MS = 30_000;
 
 export class StateCache {
   private data: StateData = emptyState();
   private readonly regionCache = new Map<string, { updatedAt: number; region: Region | undefined }>();
-  private probeIndexCache: Map<string, [string, ProberState][]> | undefined;
+  /** Probe states by endpoint then prober, kept in step with `data.probes` (never rebuilt per snapshot). */
+  private readonly byEndpoint: ProbeIndex = new Map();
   /** Same array while registrations are unchanged, so snapshots can keep their region indexes. */
   private apiRegionsCache: Region[] | undefined;
   /** Local results not yet in the store (it was unreachable), by probe key. */
@@ -25,39 +29,69 @@ export class StateCache {
     return this.data;
   }
 
-  apply(change: StoreChange): void {
+  /**
+   * Apply a change; returns whether snapshots must be rebuilt. A probe report that only refreshes a state
+   * (same up/down, no transition, its prober already fresh) changes no routing decision: with thousands of
+   * checks a second, rebuilding for each batch would cost the query path its latency.
+   */
+  apply(change: StoreChange, now = Date.now()): boolean {
     switch (change.kind) {
       case 'resync':
-        this.data = change.data;
+        // Own copies of the maps: the embedded store hands over its live state, and comparing a change with
+        // the previous state only works if the store's later writes do not land here first.
+        this.data = {
+          regions: new Map(change.data.regions),
+          drains: new Map(change.data.drains),
+          probes: new Map(change.data.probes),
+          latency: new Map(change.data.latency),
+        };
         this.apiRegionsCache = undefined;
         // What the store does not know yet survives the resync.
         for (const [k, s] of this.unsynced) this.data.probes.set(k, s);
-        this.probeIndexCache = undefined;
-        return;
+        this.byEndpoint.clear();
+        for (const [k, s] of this.data.probes) this.index(k, s);
+        return true;
       case 'region':
         this.apiRegionsCache = undefined;
         if (change.registration) this.data.regions.set(change.name, change.registration);
         else this.data.regions.delete(change.name);
-        return;
+        return true;
       case 'drain':
         if (change.drain) this.data.drains.set(change.name, change.drain);
         else this.data.drains.delete(change.name);
-        return;
-      case 'probes':
+        return true;
+      case 'probes': {
+        let significant = false;
         for (const [k, s] of change.states) {
+          const prev = this.data.probes.get(k);
+          if (!s || !prev || prev.up !== s.up || prev.since !== s.since || now - prev.at > MIN_FRESHNESS_MS) significant = true;
           if (s) this.data.probes.set(k, s);
           else this.data.probes.delete(k);
+          this.index(k, s);
           // The store now holds a state for this key that supersedes the local one (only this node writes its
           // own prober's keys, so this is its own later result, a restore, or a deletion). Without this, an
           // entry never pushed (e.g. Redis first reachable after a cold start, where no push runs) was
           // re-applied over the store's newer state at every resync, and a deleted region's states came back.
           this.unsynced.delete(k);
         }
-        this.probeIndexCache = undefined;
-        return;
+        return significant;
+      }
       case 'latency':
         for (const v of change.values) this.data.latency.set(`${v.client}|${v.region}`, v);
-        return;
+        return true;
+    }
+  }
+
+  private index(key: string, state: ProberState | null): void {
+    const [region, endpoint, prober] = splitProbeKey(key);
+    const k = `${region}|${endpoint}`;
+    let m = this.byEndpoint.get(k);
+    if (state) {
+      if (!m) this.byEndpoint.set(k, (m = new Map()));
+      m.set(prober, state);
+    } else if (m) {
+      m.delete(prober);
+      if (m.size === 0) this.byEndpoint.delete(k);
     }
   }
 
@@ -67,14 +101,13 @@ export class StateCache {
       const key = probeKey(u.region, u.endpoint, u.prober);
       const next = applyResult(this.data.probes.get(key), u.ok, now, u.rise, u.fall, u.rttMs, u.error);
       this.data.probes.set(key, next);
+      this.index(key, next);
       this.unsynced.set(key, next);
     }
-    this.probeIndexCache = undefined;
   }
 
-  probeIndex(): Map<string, [string, ProberState][]> {
-    this.probeIndexCache ??= indexProbes(this.data.probes);
-    return this.probeIndexCache;
+  probeIndex(): ProbeIndex {
+    return this.byEndpoint;
   }
 
   /** API-registered regions as Regions (converted once per registration version). */

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { canonical } from '../../dns/name.js';
-import type { RegionVerdict } from '../../health/computed.js';
+import { ComputedHealth, type RegionVerdict } from '../../health/computed.js';
 import type { Snapshot } from '../../snapshot/types.js';
 import type { RegionRegistration } from '../../store/types.js';
 import { readRegionJson, regionNameProblem } from '../../zone/loader.js';
@@ -79,12 +79,14 @@ export function regionView(snap: Snapshot, name: string) {
   if (!r) return undefined;
   const region = r.region;
   const h = snap.health.region(name) as Partial<RegionVerdict> & { up: boolean; drained: boolean; reason: string; unstable: boolean };
+  const computed = snap.health instanceof ComputedHealth ? snap.health : undefined;
+  const now = Date.now();
   const endpoints = [...r.v4, ...r.v6, ...r.hosts].map((e) => {
-    const v = h.endpoints?.get(e.address);
+    const v = computed?.explain(name, e.address, now);
     return {
       address: e.address,
       weight: e.weight,
-      up: v?.up ?? true,
+      up: h.endpoints?.get(e.address)?.up ?? true,
       unverified: v?.unverified ?? true,
       since: v?.since !== undefined ? new Date(v.since).toISOString() : null,
       reason: v?.reason ?? 'no reports yet (up, unverified)',
