@@ -56,7 +56,10 @@ export async function probeCommand(argv: string[], env: NodeJS.ProcessEnv = proc
     const started = Date.now();
     const ok = await round(apis, name, token, concurrency);
     if (once) return ok ? 0 : 1;
-    while (!stop && Date.now() - started < intervalMs) await new Promise((r) => setTimeout(r, Math.min(200, intervalMs)));
+    // Sleep in slices of at most 200 ms (so SIGTERM is noticed soon), but never past the next round's start:
+    // fixed 200 ms slices overshot it by up to 200 ms (rounds every ~400 ms with --interval 300ms).
+    while (!stop && Date.now() - started < intervalMs)
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(200, intervalMs - (Date.now() - started)))));
     if (stop) return 0;
   }
 }

@@ -37,7 +37,7 @@ export const STATUS_PAGE = `<!doctype html>
 <main>
   <section><h2>Regions</h2><svg id="map" viewBox="-180 -90 360 180" preserveAspectRatio="xMidYMid meet"></svg></section>
   <section><h2>Health and traffic</h2>
-    <table><thead><tr><th>region</th><th>state</th><th>endpoints</th><th>services</th><th>traffic share (last <span id="window">5</span> min)</th></tr></thead>
+    <table><thead><tr><th>region</th><th>state</th><th>endpoints</th><th>services</th><th>traffic share (last <span id="window">5 min</span>)</th></tr></thead>
     <tbody id="regions"></tbody></table></section>
   <section><h2>Recent health transitions</h2><ul id="transitions"></ul></section>
 </main>
@@ -53,7 +53,8 @@ function render(s) {
   document.getElementById('node').textContent = 'node ' + s.node + ' · snapshot ' + s.snapshotVersion + ' · zones ' + s.zones.join(', ');
   document.getElementById('store').textContent = s.store.kind + ' store ' + (s.store.available ? 'ok' : 'UNAVAILABLE');
   document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
-  document.getElementById('window').textContent = Math.round(s.traffic.windowSeconds / 60);
+  const w = s.traffic.windowSeconds;
+  document.getElementById('window').textContent = w < 120 ? Math.round(w) + ' s' : Math.round(w / 60) + ' min';
   const rows = s.regions.map((r) => {
     const st = stateOf(r);
     const eps = r.endpoints.map((e) => '<span class="ep" data-endpoint="' + esc(e.address) + '" data-state="' + (e.up ? 'up' : 'down') + '"><i class="' + (e.up ? 'up' : 'down') + '"></i>' + esc(e.address) + ' <small>' + esc(e.reason) + '</small></span>').join('');
@@ -89,7 +90,8 @@ async function refresh() {
   }
 }
 refresh();
-setInterval(refresh, Number(new URLSearchParams(location.search).get('refresh') || 5) * 1000);
+// At least one second: ?refresh=0 or a typo (NaN) would otherwise poll the API hundreds of times a second.
+setInterval(refresh, Math.max(1, Number(new URLSearchParams(location.search).get('refresh')) || 5) * 1000);
 </script>
 </body>
 </html>

@@ -72,7 +72,7 @@ export class SnapshotManager {
   /** Something in the shared state changed: rebuild soon, once for a whole burst. */
   stateChanged(): void {
     if (this.pending) return;
-    this.pending = setTimeout(() => this.rebuildState(), this.deps.coalesceMs ?? 100);
+    this.pending = setTimeout(() => this.rebuildState(), this.deps.coalesceMs ?? 200);
     this.pending.unref();
   }
 

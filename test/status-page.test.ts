@@ -1,0 +1,194 @@
+/**
+ * The status page (`GET /`) as a browser renders it: headless Chromium (Debian's /usr/bin/chromium, driven by
+ * playwright-core) opens `/?refresh=1` on a real in-process node, and the test changes health through the API
+ * (remote probe reports, a drain) and watches the page pick the changes up by itself.
+ *
+ * Network: the node listens on loopback ports it picked; the regions have no `check`, so nothing is probed
+ * actively; Chromium runs with background networking, component updates, sync and QUIC disabled and a fresh
+ * profile, and the test asserts that every request the page makes goes to the node's API port.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const Z = 'gslb.example.test';
+const ZONE = `
+zone: ${Z}
+soa: { mname: ns1.${Z}, rname: hostmaster.example.test, serial: 1, minimum: 60 }
+ns: [ns1.${Z}]
+records:
+  ns1: { A: [192.0.2.53] }
+regions:
+  probed:
+    location: { lat: 50.11, lon: 8.68 }
+    endpoints: [ { address: 127.0.0.2 } ]
+  standby:
+    location: { lat: 39.04, lon: -77.49 }
+    endpoints: [ { address: 127.0.0.3 } ]
+services:
+  app: { policy: failover, regions: [probed, standby], ttl: 30 }
+`;
+
+/** An error text with every character the page must escape: it has to come out literally, not as markup. */
+const PROBE_ERROR = `HTTP 503 <b id="injected">from probe</b> & 'quoted'`;
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}
+
+async function rowState(page: Page, region: string): Promise<{ state: string | null; badge: string | null }> {
+  const row = page.locator(`tr[data-region="${region}"]`);
+  return { state: await row.getAttribute('data-state'), badge: (await row.locator('.badge').textContent())?.trim() ?? null };
+}
+
+test('status page in headless Chromium follows probe reports and drains', { timeout: 90_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`chromium not installed: ${CHROMIUM} does not exist (apt-get install chromium)`);
+    return;
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'gslb-chromium-'));
+  const shots = mkdtempSync(join(tmpdir(), 'gslb-shot-'));
+  let ts: TestServer | undefined;
+  let browser: BrowserContext | undefined;
+  try {
+    ts = await startTestServer({ 'zone.yaml': ZONE });
+    const api = ts.api;
+    const apiOrigin = new URL(api).origin;
+    // A fresh, throwaway profile: Playwright refuses `--user-data-dir` in `launch()` args and takes it here.
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(10_000);
+    const pageErrors: string[] = [];
+    const foreign: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      // Chromium asks for /favicon.ico on its own; the page has none, and that 404 is not the page's doing.
+      if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) pageErrors.push(m.text());
+    });
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('request', (r) => {
+      if (new URL(r.url()).origin !== apiOrigin) foreign.push(r.url());
+    });
+
+    const res = await page.goto(`${api}/?refresh=1`, { waitUntil: 'load' });
+    assert.equal(res?.status(), 200);
+    assert.equal(await page.title(), 'gslb status');
+
+    await t.test('both regions are listed UP, with a dot on the map', async () => {
+      await page.waitForSelector('tr[data-region="probed"]');
+      await page.waitForSelector('tr[data-region="standby"]');
+      assert.deepEqual(await rowState(page, 'probed'), { state: 'up', badge: 'UP' });
+      assert.deepEqual(await rowState(page, 'standby'), { state: 'up', badge: 'UP' });
+      assert.equal(await page.locator('#regions tr[data-region]').count(), 2);
+      const ep = page.locator('tr[data-region="probed"] .ep[data-endpoint="127.0.0.2"]');
+      assert.equal(await ep.getAttribute('data-state'), 'up');
+      assert.match((await ep.textContent()) ?? '', /no reports yet/);
+      assert.equal(await page.locator('#map circle').count(), 2);
+      const titles = await page.locator('#map circle title').allTextContents();
+      assert.deepEqual(titles.sort(), ['probed: up', 'standby: up']);
+      // The dots sit at (lon, -lat) in the map's coordinate system.
+      const dot = page.locator('#map circle', { has: page.locator('title', { hasText: 'probed' }) });
+      assert.equal(await dot.getAttribute('cx'), '8.68');
+      assert.equal(await dot.getAttribute('cy'), '-50.11');
+      assert.match((await page.locator('#node').textContent()) ?? '', /node test-node · snapshot \d+ · zones gslb\.example\.test/);
+      assert.equal(await page.locator('#error').textContent(), '');
+      // A fresh node has 10 s of traffic history: the header says so rather than "last 0 min".
+      assert.match((await page.locator('#window').textContent()) ?? '', /^[1-9]\d* (s|min)$/);
+      assert.match((await page.locator('#transitions').textContent()) ?? '', /none yet/);
+    });
+
+    await t.test('two probers reporting the endpoint down turn the row DOWN, with the reason and a transition', async () => {
+      for (const prober of ['probe-fra-1', 'probe-iad-1']) {
+        // The first report of a prober decides (cold start); the next two are the default fall of 3 anyway.
+        for (let i = 0; i < 3; i++) {
+          const r = await postJson(`${api}/v1/probes`, { prober, results: [{ region: 'probed', endpoint: '127.0.0.2', ok: false, error: PROBE_ERROR }] });
+          assert.equal(r.status, 200, JSON.stringify(r.json));
+          assert.deepEqual((r.json as { states: { up: boolean }[] }).states.map((s) => s.up), [false]);
+        }
+      }
+      // No reload: the page polls /v1/status every second by itself.
+      await page.waitForSelector('tr[data-region="probed"][data-state="down"]', { timeout: 5000 });
+      // The first prober's reports alone already take it down (1 of 1); wait for the page to show both votes.
+      await page.locator('tr[data-region="probed"] .ep[data-endpoint="127.0.0.2"] small', { hasText: 'down: 2 of 2 probers' }).waitFor({ timeout: 5000 });
+      assert.deepEqual(await rowState(page, 'probed'), { state: 'down', badge: 'DOWN' });
+      assert.deepEqual(await rowState(page, 'standby'), { state: 'up', badge: 'UP' });
+      const ep = page.locator('tr[data-region="probed"] .ep[data-endpoint="127.0.0.2"]');
+      assert.equal(await ep.getAttribute('data-state'), 'down');
+      const reason = (await ep.locator('small').textContent()) ?? '';
+      assert.match(reason, /down: 2 of 2 probers/);
+      assert.ok(reason.includes(PROBE_ERROR), `endpoint reason shows the reported error literally: ${reason}`);
+      assert.equal(await page.locator('#injected').count(), 0, 'the error text is escaped, not rendered as markup');
+      assert.match((await page.locator('tr[data-region="probed"] td:nth-child(2) .why').textContent()) ?? '', /down: 0\/1 endpoints up/);
+      assert.equal(await page.locator('#map circle title', { hasText: 'probed: down' }).count(), 1);
+      assert.equal(await page.locator('#map circle', { has: page.locator('title', { hasText: 'probed' }) }).getAttribute('fill'), '#cf222e');
+
+      await page.locator('#transitions li', { hasText: /probed 127\.0\.0\.2 down/ }).first().waitFor({ timeout: 5000 });
+      const items = await page.locator('#transitions li').allTextContents();
+      const epDown = items.find((s) => /probed 127\.0\.0\.2 down/.test(s));
+      assert.ok(epDown, `transitions: ${JSON.stringify(items)}`);
+      assert.ok(epDown.includes(PROBE_ERROR), `the transition carries the reason: ${epDown}`);
+      assert.ok(items.some((s) => /probed down /.test(s)), `the region-level transition is listed too: ${JSON.stringify(items)}`);
+    });
+
+    await t.test('draining the other region through the API shows DRAINED', async () => {
+      const r = await postJson(`${api}/v1/regions/standby/drain`, { reason: 'maintenance <window>' });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      await page.waitForSelector('tr[data-region="standby"][data-state="drained"]', { timeout: 5000 });
+      assert.deepEqual(await rowState(page, 'standby'), { state: 'drained', badge: 'DRAINED' });
+      assert.match((await page.locator('tr[data-region="standby"] td:nth-child(2) .why').textContent()) ?? '', /^drained since .*: maintenance <window>; up: 1\/1/);
+      assert.equal(await page.locator('#map circle title', { hasText: 'standby: drained' }).count(), 1);
+      assert.deepEqual(await rowState(page, 'probed'), { state: 'down', badge: 'DOWN' });
+    });
+
+    await t.test('a nonsensical ?refresh= falls back to a sane polling interval', async () => {
+      const other = await browser!.newPage();
+      try {
+        let polls = 0;
+        other.on('request', (r) => {
+          if (new URL(r.url()).pathname === '/v1/status') polls++;
+        });
+        await other.goto(`${api}/?refresh=0`, { waitUntil: 'load' });
+        await other.waitForSelector('tr[data-region="probed"]');
+        await other.waitForTimeout(1500);
+        assert.ok(polls >= 1 && polls <= 3, `${polls} polls of /v1/status in about 1.5 s with ?refresh=0`);
+      } finally {
+        await other.close();
+      }
+    });
+
+    await t.test('a screenshot is a non-empty PNG', async () => {
+      const file = join(shots, 'status.png');
+      await page.screenshot({ path: file, fullPage: true });
+      const png = readFileSync(file);
+      assert.ok(png.length > 1000, `screenshot is ${png.length} bytes`);
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
+      assert.ok(png.readUInt32BE(16) > 0 && png.readUInt32BE(20) > 0, 'non-zero width and height');
+    });
+
+    assert.deepEqual(pageErrors, [], 'no script errors on the page');
+    assert.deepEqual(failed, [], 'every request the page made succeeded');
+    assert.deepEqual(foreign, [], 'the page only talks to the node');
+  } finally {
+    await browser?.close();
+    await ts?.stop();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(shots, { recursive: true, force: true });
+  }
+});
