@@ -27,6 +27,10 @@ const cases: [string, Buffer[]][] = [
     'service A, ECS over 65536 /24s (cache misses on first pass)',
     Array.from({ length: 65536 }, (_, i) => buildQuery({ name: `app.${Z}`, id: 1, edns: { options: [ecsOption(`${1 + (i >> 8)}.${i & 255}.7.0`, 24)] } })),
   ],
+  [
+    'service A, ECS over 4096 /24s (warm, as in dnsperf)',
+    Array.from({ length: 4096 }, (_, i) => buildQuery({ name: `app.${Z}`, id: 1, edns: { options: [ecsOption(`${10 + (i >> 8)}.${i & 255}.9.0`, 24)] } })),
+  ],
   ['service AAAA, ECS IPv6 /56', [buildQuery({ name: `app.${Z}`, type: RRType.AAAA, id: 1, edns: { options: [ecsOption('2a00:1450:4001:800::', 56)] } })]],
 ];
 

@@ -43,6 +43,8 @@ const CHAOS_NAMES = new Set(['id.server', 'hostname.bind']);
 export class Responder {
   readonly info: AnswerInfo = { rcode: 0, truncated: false, service: undefined, region: undefined, decision: undefined };
   private readonly client: Client = { address: Buffer.alloc(16), family: 4, sourcePrefix: 32, viaEcs: false };
+  /** Records appended after the precomputed body (a service's endpoints); reused, valid for one call. */
+  private readonly append: Appended = { decision: undefined, ownerOffset: 0, size: 0 };
 
   constructor(
     private readonly current: () => Snapshot,
@@ -106,24 +108,14 @@ export class Responder {
     const scope = Math.min(d.scope, q.hasEcs ? q.ecs.sourcePrefix : 0);
     const count = d.cname ? 1 : d.endpoints.length;
     if (count === 0) return this.assemble(q, msg, plan.rcode, true, plan.an, 1, 0, tail.nodataBody, transport, scope);
-
+    const append = this.append;
+    append.decision = d;
+    append.ownerOffset = tail.ownerOffset;
     let size = 0;
     if (d.cname) size = 12 + d.cname.rdata.length;
     else for (const e of d.endpoints) size += 12 + e.rdata.length;
-    const extra = Buffer.allocUnsafe(size);
-    let o = 0;
-    const writeOne = (type: number, rdata: Buffer): void => {
-      extra.writeUInt16BE(0xc000 | tail.ownerOffset, o);
-      extra.writeUInt16BE(type, o + 2);
-      extra.writeUInt16BE(RRClass.IN, o + 4);
-      extra.writeUInt32BE(d.ttl, o + 6);
-      extra.writeUInt16BE(rdata.length, o + 10);
-      rdata.copy(extra, o + 12);
-      o += 12 + rdata.length;
-    };
-    if (d.cname) writeOne(RRType.CNAME, d.cname.rdata);
-    else for (const e of d.endpoints) writeOne(e.family === 6 ? RRType.AAAA : RRType.A, e.rdata);
-    return this.assemble(q, msg, plan.rcode, true, plan.an + count, 0, 0, plan.body, transport, scope, extra);
+    append.size = size;
+    return this.assemble(q, msg, plan.rcode, true, plan.an + count, 0, 0, plan.body, transport, scope, append);
   }
 
   private chaosIdentity(q: ParsedQuery, msg: Buffer, snap: Snapshot, transport: Transport): Buffer {
@@ -164,7 +156,7 @@ export class Responder {
     body: Buffer | undefined,
     transport: Transport,
     scope: number,
-    extra?: Buffer,
+    extra?: Appended,
   ): Buffer {
     const questionEnd = q.questionEnd;
     let nsid = q.wantsNsid;
@@ -172,7 +164,7 @@ export class Responder {
     const nsidLen = nsid ? Buffer.byteLength(nodeId, 'utf8') : 0;
     const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
     let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) : 0;
-    const bodyLen = (body?.length ?? 0) + (extra?.length ?? 0);
+    const bodyLen = (body?.length ?? 0) + (extra?.size ?? 0);
     const limit =
       transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
     let truncated = false;
@@ -202,7 +194,7 @@ export class Responder {
     let o = questionEnd;
     if (!truncated) {
       if (body) o += body.copy(out, o);
-      if (extra) o += extra.copy(out, o);
+      if (extra) o = writeAppended(out, o, extra);
     }
     if (q.hasEdns) {
       out[o] = 0; // root owner
@@ -233,6 +225,31 @@ export class Responder {
     this.info.truncated = truncated;
     return out;
   }
+}
+
+interface Appended {
+  decision: Decision | undefined;
+  /** Absolute offset of the owner name (the service name) for compression pointers. */
+  ownerOffset: number;
+  size: number;
+}
+
+/** The decision's endpoint records (or its CNAME), owned by a pointer to the service name. */
+function writeAppended(out: Buffer, at: number, a: Appended): number {
+  const d = a.decision!;
+  let o = at;
+  const one = (type: number, rdata: Buffer) => {
+    out.writeUInt16BE(0xc000 | a.ownerOffset, o);
+    out.writeUInt16BE(type, o + 2);
+    out.writeUInt16BE(RRClass.IN, o + 4);
+    out.writeUInt32BE(d.ttl, o + 6);
+    out.writeUInt16BE(rdata.length, o + 10);
+    rdata.copy(out, o + 12);
+    o += 12 + rdata.length;
+  };
+  if (d.cname) one(RRType.CNAME, d.cname.rdata);
+  else for (const e of d.endpoints) one(e.family === 6 ? RRType.AAAA : RRType.A, e.rdata);
+  return o;
 }
 
 /** The zone with the longest apex that `qname` falls under. */

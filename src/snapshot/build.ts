@@ -2,10 +2,9 @@
 import { RRType } from '../dns/constants.js';
 import { nameToWire, parentName, wireLength } from '../dns/name.js';
 import { addressBytes } from '../util/cidr.js';
-import { LRUCache } from 'lru-cache';
+import { DecisionCache } from '../steering/decision-cache.js';
 import { Locator } from '../geo/locator.js';
 import { ALL_UP, type HealthView } from '../health/view.js';
-import type { Decision } from '../steering/decide.js';
 import { LatencyTable, type MeasuredLatency } from '../steering/latency-table.js';
 import type { Region, ZoneSet } from '../zone/types.js';
 import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, type ZoneView } from './plans.js';
@@ -36,8 +35,9 @@ export interface BuildOptions {
   state?: Partial<SnapshotState>;
 }
 
-/** Bounded so that a flood of distinct client subnets costs memory once, not forever. */
-export const DECISION_CACHE_SIZE = 100_000;
+/** Decisions per cache generation (at most twice this many are kept): a flood of distinct client subnets costs
+ * bounded memory, and up to this many active client subnets stay cached. */
+export const DECISION_CACHE_SIZE = 65_536;
 
 function indexRegion(region: Region): RegionIndex {
   const v4: EndpointIndex[] = [];
@@ -142,7 +142,7 @@ function indexServices(zoneSet: ZoneSet, apiRegions: readonly Region[]): { regio
       for (const r of regions.values()) {
         if (r.region.services.includes(service.name) && !candidates.includes(r)) candidates.push(r);
       }
-      services.set(service.name, { service, regions: candidates });
+      services.set(service.name, { service, regions: candidates, ordinal: services.size });
     }
   }
   return { regions, services };
@@ -158,7 +158,7 @@ function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snap
   const given = state.health ?? (prev ? () => prev.health : allUp);
   const health = typeof given === 'function' ? given(regions) : given;
   const latency = state.measured || !prev ? new LatencyTable(zoneSet.latency, state.measured ?? []) : prev.latency;
-  return { apiRegions, regions, services, locator, health, latency, decisions: new LRUCache<string, Decision>({ max: DECISION_CACHE_SIZE }) };
+  return { apiRegions, regions, services, locator, health, latency, decisions: new DecisionCache(DECISION_CACHE_SIZE) };
 }
 
 export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {

@@ -2,11 +2,10 @@
  * The immutable snapshot the query path reads: everything a DNS answer needs, precomputed, behind one
  * reference that is swapped atomically when configuration or state changes.
  */
-import type { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../dns/records.js';
 import type { Locator } from '../geo/locator.js';
 import type { HealthView } from '../health/view.js';
-import type { Decision } from '../steering/decide.js';
+import type { DecisionCache } from '../steering/decision-cache.js';
 import type { LatencyTable } from '../steering/latency-table.js';
 import type { Region, Service, ZoneSet } from '../zone/types.js';
 
@@ -84,6 +83,8 @@ export interface RegionIndex {
 
 export interface ServiceIndex {
   service: Service;
+  /** Small number unique within the snapshot: keeps decision cache keys short. */
+  ordinal: number;
   /** Candidate regions in declared order. */
   regions: RegionIndex[];
 }
@@ -104,5 +105,5 @@ export interface Snapshot {
   latency: LatencyTable;
   health: HealthView;
   /** Decisions per (service, family, client block); belongs to this snapshot, so a swap invalidates it. */
-  decisions: LRUCache<string, Decision>;
+  decisions: DecisionCache;
 }

@@ -59,8 +59,6 @@ export interface Decision {
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
 
-const CACHE_KEY_SEP = '\u0000';
-
 /** Decision cache effectiveness, read by /metrics (process-wide counters: the cache itself is per snapshot). */
 export const decisionCacheStats = { hits: 0, misses: 0 };
 
@@ -71,7 +69,8 @@ export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client:
   let key: string | undefined;
   if (located) {
     const bytes = (client.sourcePrefix + 7) >> 3;
-    key = service.name + CACHE_KEY_SEP + (wantV6 ? '6' : '4') + client.family + client.sourcePrefix + CACHE_KEY_SEP + client.address.toString('latin1', 0, bytes);
+    // Short keys hash fast: service ordinal, answer family, client family and prefix, then the address bytes.
+    key = String.fromCharCode(svc.ordinal, wantV6 ? 6 : 4, client.family, client.sourcePrefix) + client.address.toString('latin1', 0, bytes);
     const hit = snap.decisions.get(key);
     if (hit) {
       decisionCacheStats.hits++;

@@ -115,6 +115,8 @@ export class RedisStore implements Store {
    */
   private resyncOwed = false;
   private catchingUp = false;
+  /** Notifications received while a resync reads, to replay after it (see resync). */
+  private replay: StoreChange[] | undefined;
   private readonly waiters = new Set<() => void>();
   /**
    * Every write applies its own change when Redis acknowledges it (so the API reads its own write) and hears it
@@ -172,6 +174,7 @@ export class RedisStore implements Store {
         delete change.id;
         if (id.startsWith(`${this.idPrefix}.`) && !this.appliedFirst.delete(id)) boundedAdd(this.echoedFirst, id);
       }
+      this.replay?.push(change);
       this.emit(change);
     });
     this.sub.on('ready', () => {
@@ -278,8 +281,22 @@ export class RedisStore implements Store {
     for (const l of this.listeners) l(c);
   }
 
+  /**
+   * Re-read everything, then replay the notifications that arrived while reading: the read may have run
+   * before some of them were written, and notifications arrive in write order, so replaying them in order
+   * leaves every key at its latest state (without this, a change made during the read was lost until the
+   * next change or resync).
+   */
   private async resync(): Promise<void> {
-    this.emit({ kind: 'resync', data: await this.readAll() });
+    const replay: StoreChange[] = [];
+    this.replay = replay;
+    try {
+      const data = await this.readAll();
+      this.emit({ kind: 'resync', data });
+      for (const c of replay) this.emit(c);
+    } finally {
+      if (this.replay === replay) this.replay = undefined;
+    }
   }
 
   private async readAll(): Promise<StateData> {
