@@ -15,7 +15,7 @@ import { ALL_UP, type HealthView } from '../src/health/view.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import type { ServiceIndex, Snapshot } from '../src/snapshot/types.js';
 import { decide, type Client, type Decision } from '../src/steering/decide.js';
-import { LatencyLearner } from '../src/steering/latency-learner.js';
+import { smoothLatency } from '../src/store/latency.js';
 import type { MeasuredLatency } from '../src/steering/latency-table.js';
 import { seededRng, type Rng } from '../src/steering/select.js';
 import { addressBytes, parseCidr } from '../src/util/cidr.js';
@@ -370,20 +370,17 @@ describe('latency policy: which entry gives the RTT', () => {
     assert.equal(regionOf(d), 'frankfurt');
   });
 
-  test('values smoothed by the LatencyLearner, fed to the snapshot, beat the zone value', () => {
-    let now = 1000;
-    const learner = new LatencyLearner({ alpha: 0.5, maxAgeMs: 60_000 }, () => now);
-    learner.record(latencyClient('DE'), 'sydney', 10);
-    now += 10;
-    learner.record(latencyClient('DE'), 'sydney', 20);
+  test('values smoothed by the stores (EWMA, alpha 0.3), fed to the snapshot, beat the zone value', () => {
+    const first = smoothLatency(undefined, 'DE', 'sydney', 10, 1000);
+    const second = smoothLatency(first, 'DE', 'sydney', 20, 1010);
     const snap = build(
       { services: { app: { policy: 'latency', regions: ['frankfurt', 'sydney'] } }, latency: [{ client: 'DE', region: 'sydney', rtt: 500 }] },
-      { measured: learner.current() },
+      { measured: [{ client: latencyClient('DE'), region: 'sydney', rttMs: second.rttMs, samples: second.samples, updatedAt: second.updatedAt }] },
     );
     const d = run(snap, client(BERLIN));
-    assert.equal(cand(d, 'sydney').rttMs, 15);
+    assert.equal(cand(d, 'sydney').rttMs, 13);
     assert.match(cand(d, 'sydney').rttSource ?? '', /\(measured\)/);
-    assert.equal(regionOf(d), 'frankfurt'); // 15 ms to Sydney vs ~11 ms to Frankfurt
+    assert.equal(regionOf(d), 'frankfurt'); // 13 ms to Sydney vs ~11 ms to Frankfurt
   });
 });
 
