@@ -75,6 +75,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const store = createStore(opts, storeLog);
   const cache = new StateCache();
   let manager: SnapshotManager | undefined;
+  let rebuildObserver: ((kind: 'zones' | 'state', ms: number) => void) | undefined;
   const shared = new SharedState(store, cache, () => manager?.stateChanged(), storeLog);
   try {
     await shared.start();
@@ -88,14 +89,16 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     cache,
     log: log.child({ module: 'snapshot' }),
     ...(extras.coalesceMs !== undefined ? { coalesceMs: extras.coalesceMs } : {}),
-    onRebuild: (kind, ms) => telemetry?.observeRebuild(kind, ms),
+    // Telemetry needs the manager's holder, so it is created just after; rebuilds only happen later.
+    onRebuild: (kind, ms) => rebuildObserver?.(kind, ms),
   });
   manager = mgr;
   const holder = mgr.holder;
   const transitions = new TransitionTracker(log.child({ module: 'health' }));
   transitions.observe(holder.current());
   holder.onSwap((snap) => transitions.observe(snap));
-  const telemetry: Telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId });
+  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId });
+  rebuildObserver = (kind, ms) => telemetry.observeRebuild(kind, ms);
   const traffic = new TrafficHistory([telemetry.dns]);
   traffic.start();
   const observers: QueryObserver[] = [telemetry.observer];
