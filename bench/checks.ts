@@ -32,14 +32,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { buildUnlessNpmDid, freePort, HOST, killAll, ROOT, runBench, sleep, startWatchdog, stop, track, ZONE } from './lib.js';
+import { dnsperfLoad, loadArgs, nameWire, parseDnsperf, runDnsperf, waitForDns, type DnsperfResult } from './lib.js';
+import { fmt, rcodeText, table } from './lib.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = '127.0.0.1';
-const ZONE = 'gslb.example.test';
 const REGIONS = 100;
 const BACKENDS = 100;
 const INTERVAL_S = 10;
@@ -49,24 +47,11 @@ const SAMPLE_MS = 20_000;
 const DNSPERF_SECONDS = 5;
 const BASELINE_PROBE_MS = 5_000;
 const PROBE_EVERY_MS = 50;
-const CLIENTS = 4;
-const OUTSTANDING = 200;
-const MAX_QPS = 1_000_000;
 /** The whole bench (build excluded) must be over well within 2.5 minutes. */
 const WATCHDOG_MS = 140_000;
+const STOP_GRACE_MS = 3000;
 const SERVICE_REGIONS = 4;
-
-interface DnsperfResult {
-  sent: number;
-  completed: number;
-  lost: number;
-  qps: number;
-  avgLatencyMs: number;
-  minLatencyMs: number;
-  maxLatencyMs: number;
-  stddevLatencyMs: number;
-  rcodes: Record<string, number>;
-}
+const LOAD = dnsperfLoad(DNSPERF_SECONDS);
 
 interface ProbeResult {
   sent: number;
@@ -85,70 +70,12 @@ interface Sample {
   seconds: number;
 }
 
-const children = new Set<ChildProcess>();
 /** The temp dir, removed on every way out (normal end, error, signal, watchdog). */
 let workDir: string | undefined;
 
 function removeWorkDir(): void {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   workDir = undefined;
-}
-
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
-}
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** Stop one child by PID: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-async function stop(child: ChildProcess, graceMs = 3000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A loopback port free for both UDP and TCP right now. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = createServer();
-    const port = await new Promise<number>((res, rej) => {
-      tcp.once('error', rej);
-      tcp.listen(0, HOST, () => {
-        const a = tcp.address();
-        res(typeof a === 'object' && a ? a.port : 0);
-      });
-    });
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((res) => {
-      udp.once('error', () => res(false));
-      udp.bind(port, HOST, () => res(true));
-    });
-    await new Promise<void>((r) => tcp.close(() => r()));
-    if (ok) await new Promise<void>((r) => udp.close(() => r()));
-    else udp.close();
-    if (ok) return port;
-  }
-  throw new Error('no free loopback port');
 }
 
 // ---------------------------------------------------------------------------------------------- /proc
@@ -328,10 +255,6 @@ function serviceQueries(): string {
 
 // ---------------------------------------------------------------------------------------------- DNS
 
-function nameWire(name: string): Buffer {
-  return Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])]);
-}
-
 function query(id: number, name: string, qtype: number): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);
@@ -345,30 +268,8 @@ function query(id: number, name: string, qtype: number): Buffer {
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'] as const;
 
-/** Poll with a real query until the server answers (or give up). */
-async function waitForDns(port: number, timeoutMs: number, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const q = query(0x1234, `ns1.${ZONE}`, 1);
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`server exited with ${server.exitCode}`);
-    const answered = await new Promise<boolean>((res) => {
-      const s = createSocket('udp4');
-      const timer = setTimeout(() => {
-        s.close();
-        res(false);
-      }, 200);
-      s.on('message', (m) => {
-        clearTimeout(timer);
-        s.close();
-        res(m.length >= 12 && (m[2]! & 0x80) !== 0 && (m[3]! & 0x0f) === 0);
-      });
-      s.send(q, port, HOST);
-    });
-    if (answered) return;
-    await sleep(100);
-  }
-  throw new Error(`server did not answer on ${HOST}:${port} within ${timeoutMs} ms`);
-}
+/** The query waitForDns polls with. */
+const READY_QUERY = query(0x1234, `ns1.${ZONE}`, 1);
 
 /** One service query every `everyMs` for `durationMs`; latency of each answer (1 s timeout = lost). */
 async function latencyProbe(port: number, durationMs: number, everyMs: number): Promise<ProbeResult> {
@@ -405,63 +306,8 @@ async function latencyProbe(port: number, durationMs: number, everyMs: number): 
   return { sent, answered: latencies.length, lost: sent - latencies.length, p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: pct(1), rcodes, withAnswers };
 }
 
-/** Seconds as printed by dnsperf -> milliseconds, rounded to the microsecond. */
-function ms(seconds: string): number {
-  return Math.round(Number(seconds) * 1e6) / 1e3;
-}
-
-function parseDnsperf(out: string): DnsperfResult {
-  const num = (re: RegExp): number => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`dnsperf output lacks ${re}:\n${out}`);
-    return Number(m[1]);
-  };
-  const rcodes: Record<string, number> = {};
-  const rc = /Response codes:\s+(.*)/.exec(out);
-  if (rc) for (const m of rc[1]!.matchAll(/([A-Z]+) (\d+)/g)) rcodes[m[1]!] = Number(m[2]);
-  const lat = /Average Latency \(s\):\s+([\d.]+) \(min ([\d.]+), max ([\d.]+)\)/.exec(out);
-  const sd = /Latency StdDev \(s\):\s+([\d.]+)/.exec(out);
-  return {
-    sent: num(/Queries sent:\s+(\d+)/),
-    completed: num(/Queries completed:\s+(\d+)/),
-    lost: num(/Queries lost:\s+(\d+)/),
-    qps: num(/Queries per second:\s+([\d.]+)/),
-    avgLatencyMs: lat ? ms(lat[1]!) : NaN,
-    minLatencyMs: lat ? ms(lat[2]!) : NaN,
-    maxLatencyMs: lat ? ms(lat[3]!) : NaN,
-    stddevLatencyMs: sd ? ms(sd[1]!) : NaN,
-    rcodes,
-  };
-}
-
-const DNSPERF_ARGS = ['-l', String(DNSPERF_SECONDS), '-c', String(CLIENTS), '-Q', String(MAX_QPS), '-q', String(OUTSTANDING), '-t', '2'];
-
 function dnsperf(port: number, queryFile: string): Promise<DnsperfResult> {
-  const argv = ['-s', HOST, '-p', String(port), ...DNSPERF_ARGS, '-d', queryFile];
-  return new Promise((res, rej) => {
-    const child = track(spawn('dnsperf', argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    // -l bounds the run; this bounds a dnsperf that hangs anyway.
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-    }, (DNSPERF_SECONDS + 10) * 1000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      rej(e);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) return rej(new Error(`dnsperf ${argv.join(' ')} exited with ${code ?? signal}\n${err}${out}`));
-      try {
-        res(parseDnsperf(out));
-      } catch (e) {
-        rej(e as Error);
-      }
-    });
-  });
+  return runDnsperf(port, [...loadArgs(LOAD), '-d', queryFile], (DNSPERF_SECONDS + 10) * 1000, parseDnsperf);
 }
 
 // ---------------------------------------------------------------------------------------------- the node
@@ -497,7 +343,7 @@ async function startNode(name: string, zones: string, data: string): Promise<Gsl
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   try {
-    await waitForDns(dnsPort, 30_000, child);
+    await waitForDns(dnsPort, 30_000, child, READY_QUERY);
   } catch (e) {
     throw new Error(`${name} node: ${(e as Error).message}\n${out}`);
   }
@@ -547,39 +393,11 @@ async function readRegions(apiPort: number): Promise<RegionsSummary> {
 
 // ---------------------------------------------------------------------------------------------- main
 
-function fmt(n: number, digits = 0): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '-';
-}
-
-function table(rows: [string, string, string][]): string {
-  const head: [string, string, string] = ['measure', 'value', 'note'];
-  const widths = [0, 1, 2].map((i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
-  const line = (c: [string, string, string]) => `${c[0].padEnd(widths[0]!)}  ${c[1].padStart(widths[1]!)}  ${c[2]}`;
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-function rcodeText(r: Record<string, number>): string {
-  return Object.entries(r)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg().map((l) => round(l, 2));
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:checks: watchdog after ${WATCHDOG_MS / 1000} s, stopping\n`);
-    killAll();
-    removeWorkDir();
-    process.exit(1);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-
-  if (process.env.npm_lifecycle_event !== 'bench:checks') {
-    process.stdout.write('building (tsc -p tsconfig.json)...\n');
-    const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('build failed');
-  }
+  const watchdog = startWatchdog('bench:checks', WATCHDOG_MS, removeWorkDir);
+  buildUnlessNpmDid('bench:checks');
   const log = (s: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${s}\n`);
   log(`load average at start (1/5/15 min): ${load.join(' / ')} on ${cpus().length} cores`);
 
@@ -655,18 +473,18 @@ async function main(): Promise<void> {
     );
     const memFinal = memory(node.pid);
     const nodeLog = node.output();
-    await waitForDns(node.dnsPort, 2_000, node.child);
-    await stop(node.child);
+    await waitForDns(node.dnsPort, 2_000, node.child, READY_QUERY);
+    await stop(node.child, STOP_GRACE_MS);
 
     // ---- baseline again, with the checked node gone
     const baseAfter = await dnsperf(plain.dnsPort, queries);
     log(`baseline dnsperf (after): ${fmt(baseAfter.qps)} q/s`);
     const plainMem = memory(plain.pid);
     const plainLog = plain.output();
-    await waitForDns(plain.dnsPort, 2_000, plain.child);
-    await stop(plain.child);
+    await waitForDns(plain.dnsPort, 2_000, plain.child, READY_QUERY);
+    await stop(plain.child, STOP_GRACE_MS);
     const backendTotals = await backends.counts();
-    await stop(backends.child);
+    await stop(backends.child, STOP_GRACE_MS);
 
     const baseQps = (baseBefore.qps + baseAfter.qps) / 2;
     const targets = REGIONS * BACKENDS;
@@ -693,7 +511,7 @@ async function main(): Promise<void> {
       ['qps with / without', fmt(baseQps > 0 ? withChecks.qps / baseQps : NaN, 2), 'without = mean of before and after'],
       ['GET /metrics', String(metricsStatus), 'status'],
     ];
-    process.stdout.write('\n' + table(rows) + '\n');
+    process.stdout.write('\n' + table(['measure', 'value', 'note'], rows, ['left', 'right', 'none']) + '\n');
     const logLines = (s: string) => s.split('\n').filter((l) => l.trim()).length;
     if (nodeLog.trim()) process.stdout.write(`\nchecked node printed ${logLines(nodeLog)} log line(s) at warn+; first: ${nodeLog.split('\n')[0]!.slice(0, 300)}\n`);
     if (plainLog.trim()) process.stdout.write(`\nbaseline node printed ${logLines(plainLog)} log line(s) at warn+; first: ${plainLog.split('\n')[0]!.slice(0, 300)}\n`);
@@ -715,7 +533,7 @@ async function main(): Promise<void> {
         warmupS: WARMUP_MS / 1000,
         sampleS: SAMPLE_MS / 1000,
         dnsProbeEveryMs: PROBE_EVERY_MS,
-        dnsperf: { seconds: DNSPERF_SECONDS, clients: CLIENTS, maxQps: MAX_QPS, outstanding: OUTSTANDING, timeoutS: 2, query: `app.${ZONE} A` },
+        dnsperf: { ...LOAD, query: `app.${ZONE} A` },
         baseline: 'second node, same zone without checks, measured before the checked node starts and after it stops',
       },
       checkedNode: {
@@ -756,17 +574,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAll();
-    removeWorkDir();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  killAll();
-  removeWorkDir();
-  process.stderr.write(`bench:checks: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench:checks', main, removeWorkDir);

@@ -14,110 +14,33 @@
  * Only 127.0.0.1 is used. BENCH_SECONDS (1-10, default 10) sets each dnsperf run's length; BENCH_CASES=a,b
  * runs only the named cases.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { EXAMPLE_ZONE } from '../test/helpers/server.js';
+import { buildUnlessNpmDid, freePort, HOST, killAll, ROOT, runBench, startWatchdog, stop, track, ZONE } from './lib.js';
+import { dnsperfLoad, loadArgs, nameWire, parseDnsperfWithSizes, runDnsperf, waitForDns, type DnsperfResult, type PacketSizes } from './lib.js';
+import { fmt, rcodeText, table } from './lib.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = '127.0.0.1';
 const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10) || 10));
-const CLIENTS = 4;
-const OUTSTANDING = 200;
-const MAX_QPS = 1_000_000;
 /** The whole bench must be over well within 3 minutes. */
 const WATCHDOG_MS = 170_000;
-const ZONE = 'gslb.example.test';
+const STOP_GRACE_MS = 2000;
+const LOAD = dnsperfLoad(SECONDS);
 
-interface DnsperfResult {
-  sent: number;
-  completed: number;
-  lost: number;
-  qps: number;
-  avgLatencyMs: number;
-  minLatencyMs: number;
-  maxLatencyMs: number;
-  stddevLatencyMs: number;
-  rcodes: Record<string, number>;
-  avgRequestBytes: number;
-  avgResponseBytes: number;
-}
+type RunResult = DnsperfResult & PacketSizes;
 
 interface CaseResult {
   case: string;
   description: string;
-  server: DnsperfResult;
-  echo: DnsperfResult;
+  server: RunResult;
+  echo: RunResult;
   /** server qps / echo qps */
   ratio: number;
 }
 
-const children = new Set<ChildProcess>();
-
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
-}
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** Stop one child by PID: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-async function stop(child: ChildProcess, graceMs = 2000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** A loopback port free for both UDP and TCP right now. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = createServer();
-    const port = await new Promise<number>((res, rej) => {
-      tcp.once('error', rej);
-      tcp.listen(0, HOST, () => {
-        const a = tcp.address();
-        res(typeof a === 'object' && a ? a.port : 0);
-      });
-    });
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((res) => {
-      udp.once('error', () => res(false));
-      udp.bind(port, HOST, () => res(true));
-    });
-    await new Promise<void>((r) => tcp.close(() => r()));
-    if (ok) await new Promise<void>((r) => udp.close(() => r()));
-    else udp.close();
-    if (ok) return port;
-  }
-  throw new Error('no free loopback port');
-}
-
 // ---------------------------------------------------------------------------------------------- wire helpers
-
-function nameWire(name: string): Buffer {
-  return Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])]);
-}
 
 /** A query with an OPT carrying one ECS option (family 1 or 2, the address cut to `prefix` bits). */
 function ecsQuery(name: string, qtype: number, address: Buffer, prefix: number): Buffer {
@@ -242,98 +165,18 @@ function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Prom
   });
 }
 
-/** Poll with a real query until the server answers (or give up). */
-async function waitForDns(port: number, timeoutMs: number, server: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const query = ecsQuery(`ns1.${ZONE}`, 1, Buffer.from([192, 0, 2, 0]), 24);
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`server exited with ${server.exitCode}`);
-    const answered = await new Promise<boolean>((res) => {
-      const s = createSocket('udp4');
-      const timer = setTimeout(() => {
-        s.close();
-        res(false);
-      }, 200);
-      s.on('message', (m) => {
-        clearTimeout(timer);
-        s.close();
-        res(m.length >= 12 && (m[2]! & 0x80) !== 0 && (m[3]! & 0x0f) === 0);
-      });
-      s.send(query, port, HOST);
-    });
-    if (answered) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not answer on ${HOST}:${port} within ${timeoutMs} ms`);
-}
+/** The query waitForDns polls with: ns1 A with an ECS option, as the load sends it. */
+const READY_QUERY = ecsQuery(`ns1.${ZONE}`, 1, Buffer.from([192, 0, 2, 0]), 24);
 
-/** Seconds as printed by dnsperf -> milliseconds, rounded to the microsecond. */
-function ms(seconds: string): number {
-  return Math.round(Number(seconds) * 1e6) / 1e3;
-}
-
-function parseDnsperf(out: string): DnsperfResult {
-  const num = (re: RegExp): number => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`dnsperf output lacks ${re}:\n${out}`);
-    return Number(m[1]);
-  };
-  const rcodes: Record<string, number> = {};
-  const rc = /Response codes:\s+(.*)/.exec(out);
-  if (rc) for (const m of rc[1]!.matchAll(/([A-Z]+) (\d+)/g)) rcodes[m[1]!] = Number(m[2]);
-  const lat = /Average Latency \(s\):\s+([\d.]+) \(min ([\d.]+), max ([\d.]+)\)/.exec(out);
-  const pkt = /Average packet size:\s+request (\d+), response (\d+)/.exec(out);
-  return {
-    sent: num(/Queries sent:\s+(\d+)/),
-    completed: num(/Queries completed:\s+(\d+)/),
-    lost: num(/Queries lost:\s+(\d+)/),
-    qps: num(/Queries per second:\s+([\d.]+)/),
-    avgLatencyMs: lat ? ms(lat[1]!) : NaN,
-    minLatencyMs: lat ? ms(lat[2]!) : NaN,
-    maxLatencyMs: lat ? ms(lat[3]!) : NaN,
-    stddevLatencyMs: /Latency StdDev \(s\):\s+([\d.]+)/.test(out) ? ms(String(num(/Latency StdDev \(s\):\s+([\d.]+)/))) : NaN,
-    rcodes,
-    avgRequestBytes: pkt ? Number(pkt[1]) : NaN,
-    avgResponseBytes: pkt ? Number(pkt[2]) : NaN,
-  };
-}
-
-function dnsperf(port: number, args: string[]): Promise<DnsperfResult> {
-  const argv = ['-s', HOST, '-p', String(port), '-l', String(SECONDS), '-c', String(CLIENTS), '-Q', String(MAX_QPS), '-q', String(OUTSTANDING), '-t', '2', ...args];
-  return new Promise((res, rej) => {
-    const child = track(spawn('dnsperf', argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    // -l bounds the run; this bounds a dnsperf that hangs anyway.
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-    }, (SECONDS + 15) * 1000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      rej(e);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) return rej(new Error(`dnsperf ${argv.join(' ')} exited with ${code ?? signal}\n${err}${out}`));
-      try {
-        res(parseDnsperf(out));
-      } catch (e) {
-        rej(e as Error);
-      }
-    });
-  });
+function dnsperf(port: number, args: string[]): Promise<RunResult> {
+  return runDnsperf(port, [...loadArgs(LOAD), ...args], (SECONDS + 15) * 1000, parseDnsperfWithSizes);
 }
 
 // ---------------------------------------------------------------------------------------------- main
 
-function fmt(n: number, digits = 0): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '-';
-}
+const HEAD = ['case', 'server q/s', 'echo q/s', 'ratio', 'server avg ms', 'echo avg ms', 'server lost', 'echo lost', 'server rcodes'];
 
-function table(rows: CaseResult[]): string {
-  const head = ['case', 'server q/s', 'echo q/s', 'ratio', 'server avg ms', 'echo avg ms', 'server lost', 'echo lost', 'server rcodes'];
+function caseTable(rows: CaseResult[]): string {
   const body = rows.map((r) => [
     r.case,
     fmt(r.server.qps),
@@ -343,29 +186,16 @@ function table(rows: CaseResult[]): string {
     fmt(r.echo.avgLatencyMs, 3),
     `${r.server.lost}/${r.server.sent}`,
     `${r.echo.lost}/${r.echo.sent}`,
-    Object.entries(r.server.rcodes)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
+    rcodeText(r.server.rcodes),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  // Name and rcodes left-aligned, the figures between right-aligned.
+  return table(HEAD, body, HEAD.map((_, i) => (i === 0 || i === HEAD.length - 1 ? 'left' : 'right')));
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench: watchdog after ${WATCHDOG_MS / 1000} s, stopping\n`);
-    killAll();
-    process.exit(1);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-
-  if (process.env.npm_lifecycle_event !== 'bench') {
-    process.stdout.write('building (tsc -p tsconfig.json)...\n');
-    const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('build failed');
-  }
+  const watchdog = startWatchdog('bench', WATCHDOG_MS);
+  buildUnlessNpmDid('bench');
 
   const dir = mkdtempSync(join(tmpdir(), 'gslb-bench-'));
   try {
@@ -394,7 +224,7 @@ async function main(): Promise<void> {
     server.stderr?.on('data', (d: Buffer) => (serverErr += d.toString()));
     server.stdout?.on('data', (d: Buffer) => (serverErr += d.toString()));
     try {
-      await waitForDns(dnsPort, 15_000, server);
+      await waitForDns(dnsPort, 15_000, server, READY_QUERY);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${serverErr}`);
     }
@@ -409,9 +239,7 @@ async function main(): Promise<void> {
       { name: 'service+ecs', description: 'service, EDNS + ECS 198.51.100.0/24 on every query (-E)', args: ['-d', files.service, '-E', ecsHex(198, 51, 100)] },
       { name: 'service+ecs-spread', description: 'service, ECS over 4096 IPv4 /24s + 512 IPv6 /56s (-B raw queries)', args: ['-B', '-d', files.spread] },
     ];
-    process.stdout.write(
-      `dnsperf -s ${HOST} -p PORT -l ${SECONDS} -c ${CLIENTS} -Q ${MAX_QPS} -q ${OUTSTANDING} -t 2 ...; server on :${dnsPort}, echo on :${echoPort}\n`,
-    );
+    process.stdout.write(`dnsperf -s ${HOST} -p PORT ${loadArgs(LOAD).join(' ')} ...; server on :${dnsPort}, echo on :${echoPort}\n`);
     const only = process.env.BENCH_CASES?.split(',').map((c) => c.trim());
     const results: CaseResult[] = [];
     for (const c of cases.filter((k) => !only || only.includes(k.name))) {
@@ -425,18 +253,18 @@ async function main(): Promise<void> {
     }
 
     // One last real query: the server must still answer correctly after the load.
-    await waitForDns(dnsPort, 2_000, server);
-    await stop(server);
-    await stop(echo);
+    await waitForDns(dnsPort, 2_000, server, READY_QUERY);
+    await stop(server, STOP_GRACE_MS);
+    await stop(echo, STOP_GRACE_MS);
 
-    process.stdout.write('\n' + table(results) + '\n');
+    process.stdout.write('\n' + caseTable(results) + '\n');
     const out = join(ROOT, '.bench');
     mkdirSync(out, { recursive: true });
     const report = {
       date: new Date().toISOString(),
       node: process.version,
       cpus: (await import('node:os')).cpus().length,
-      dnsperf: { seconds: SECONDS, clients: CLIENTS, maxQps: MAX_QPS, outstanding: OUTSTANDING, timeoutS: 2 },
+      dnsperf: LOAD,
       results,
       totalSeconds: (Date.now() - started) / 1000,
     };
@@ -449,15 +277,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  killAll();
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench', main);
