@@ -27,7 +27,7 @@ export const STATUS_PAGE = `<!doctype html>
   .ep small, .why { color: var(--muted); white-space: normal; }
   .bar { background: #eaeef2; border-radius: 3px; height: 10px; width: 140px; display: inline-block; vertical-align: middle; }
   .bar b { display: block; height: 10px; border-radius: 3px; background: #0969da; }
-  svg { width: 100%; height: auto; background: #eaf2fb; border-radius: 4px; }
+  svg { width: 100%; height: auto; max-height: 300px; background: #eaf2fb; border-radius: 4px; }
   #error { color: var(--down); }
   ul { margin: 0; padding-left: 18px; }
 </style>
