@@ -4,32 +4,12 @@
  * when-all-down behaviour.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { RRType } from '../src/dns/constants.js';
 import { udpQuery } from './helpers/dns-client.js';
+import { backend, type Backend } from './helpers/backend.js';
 import { freePort } from './helpers/redis.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-
-interface Backend {
-  server: Server;
-  healthy: boolean;
-  hits: number;
-}
-
-async function backend(host: string, port: number): Promise<Backend> {
-  const b: Backend = { server: createServer(), healthy: true, hits: 0 };
-  b.server.on('request', (req, res) => {
-    b.hits++;
-    res.statusCode = req.url === '/health' && b.healthy ? 200 : 503;
-    res.end(b.healthy ? 'ok' : 'failing');
-  });
-  await new Promise<void>((resolve, reject) => {
-    b.server.once('error', reject);
-    b.server.listen(port, host, () => resolve());
-  });
-  return b;
-}
 
 const Z = 'gslb.example.test';
 const zone = (port: number) => `

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,38 +18,12 @@ import { RRType } from '../src/dns/constants.js';
 import { buildQuery, ecsOption, tcpQuery, tcpRaw, udpQuery, udpRaw, type Target } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { CLI, runCliAsync, startServe, type ServeProcess } from './helpers/process.js';
+import { backend, closeBackend, type Backend } from './helpers/backend.js';
 import { freePort } from './helpers/redis.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-interface Backend {
-  server: Server;
-  healthy: boolean;
-  hits: number;
-}
-
-/** A loopback HTTP backend: /health answers 200 while `healthy`, else 503. */
-async function backend(host: string, port: number, healthy = true): Promise<Backend> {
-  const b: Backend = { server: createServer(), healthy, hits: 0 };
-  b.server.on('request', (req, res) => {
-    b.hits++;
-    res.statusCode = req.url === '/health' && b.healthy ? 200 : 503;
-    res.end(b.healthy ? 'ok' : 'failing');
-  });
-  await new Promise<void>((resolve, reject) => {
-    b.server.once('error', reject);
-    b.server.listen(port, host, () => resolve());
-  });
-  return b;
-}
-
-function closeBackend(b: Backend | undefined): Promise<void> {
-  if (!b) return Promise.resolve();
-  b.server.closeAllConnections();
-  return new Promise((resolve) => b.server.close(() => resolve()));
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
