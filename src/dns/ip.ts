@@ -81,3 +81,8 @@ export function ipFamily(address: string): 4 | 6 | 0 {
   if (isIPv6(address)) return 6;
   return 0;
 }
+
+/** One spelling per IPv6 address (RFC 5952), so the same address written two ways is the same key. */
+export function canonicalIpv6(address: string): string {
+  return bytesToIpv6(ipv6ToBytes(address), 0);
+}

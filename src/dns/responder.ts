@@ -119,7 +119,7 @@ export class Responder {
   }
 
   private chaosIdentity(q: ParsedQuery, msg: Buffer, snap: Snapshot, transport: Transport): Buffer {
-    const id = Buffer.from(snap.nodeId.slice(0, 255), 'utf8');
+    const id = snap.nodeIdBytes;
     const body = Buffer.allocUnsafe(12 + 1 + id.length);
     body.writeUInt16BE(0xc000 | HEADER_SIZE, 0);
     body.writeUInt16BE(RRType.TXT, 2);
@@ -160,8 +160,8 @@ export class Responder {
   ): Buffer {
     const questionEnd = q.questionEnd;
     let nsid = q.wantsNsid;
-    const nodeId = nsid ? this.current().nodeId : '';
-    const nsidLen = nsid ? Buffer.byteLength(nodeId, 'utf8') : 0;
+    const nodeId = nsid ? this.current().nodeIdBytes : undefined;
+    const nsidLen = nodeId ? nodeId.length : 0;
     const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
     let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) : 0;
     const bodyLen = (body?.length ?? 0) + (extra?.size ?? 0);
@@ -217,7 +217,7 @@ export class Responder {
       if (nsid) {
         out.writeUInt16BE(EdnsOption.NSID, o);
         out.writeUInt16BE(nsidLen, o + 2);
-        out.write(nodeId, o + 4, 'utf8');
+        nodeId!.copy(out, o + 4);
         o += 4 + nsidLen;
       }
     }

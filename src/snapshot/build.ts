@@ -172,6 +172,7 @@ export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
     version: opts.version,
     builtAt: opts.now ?? Date.now(),
     nodeId: opts.nodeId,
+    nodeIdBytes: Buffer.from(opts.nodeId, 'utf8').subarray(0, 255),
     zoneSet,
     zones,
     maxApexLabels,

@@ -93,6 +93,8 @@ export interface Snapshot {
   version: number;
   builtAt: number;
   nodeId: string;
+  /** The node id as NSID / CHAOS TXT bytes (at most 255), encoded once per snapshot. */
+  nodeIdBytes: Buffer;
   zoneSet: ZoneSet;
   zones: Map<string, ZoneIndex>;
   /** The most labels any zone apex has: bounds the suffix walk when finding a zone. */

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, LineCounter, parseDocument, Scalar, type Node } from 'yaml';
 import { RRType } from '../dns/constants.js';
-import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../dns/ip.js';
+import { canonicalIpv6, ipFamily } from '../dns/ip.js';
 import { canonical, isInZone, nameProblem } from '../dns/name.js';
 import { txtChunks, type RecordData, type ResourceRecord } from '../dns/records.js';
 import { countryTable } from '../geo/countries.js';
@@ -411,7 +411,7 @@ function readRdata(
       // node:net accepts a scope id (fe80::1%eth0), which has no meaning in DNS data.
       if (ipFamily(v) !== want || v.includes('%')) return r.error(node, path, `"${v}" is not an IPv${want} address`);
       // AAAA in RFC 5952 form, so that two spellings of one address are seen as the duplicate they are.
-      return type === 'A' ? { type: RRType.A, address: v } : { type: RRType.AAAA, address: bytesToIpv6(ipv6ToBytes(v), 0) };
+      return type === 'A' ? { type: RRType.A, address: v } : { type: RRType.AAAA, address: canonicalIpv6(v) };
     }
     case 'CNAME':
     case 'NS': {
@@ -620,11 +620,9 @@ function readRegion(r: YamlReader, node: Node | null, path: string, name: string
     list.forEach((item, i) => {
       const ep = readEndpoint(r, item, `${path}.endpoints[${i}]`);
       if (!ep) return;
-      // IPv6 has many spellings (2001:DB8::1, 2001:db8:0::1): compare the RFC 5952 form, or one address
-      // would be answered twice in the same RRset.
-      const key = ep.family === 6 ? bytesToIpv6(ipv6ToBytes(ep.address), 0) : ep.address;
-      if (seen.has(key)) r.error(item, `${path}.endpoints[${i}]`, `endpoint ${ep.address} is listed twice`);
-      seen.add(key);
+      // readEndpoint returns one spelling per address (RFC 5952 for IPv6), so 2001:DB8::1 and 2001:db8:0::1 collide.
+      if (seen.has(ep.address)) r.error(item, `${path}.endpoints[${i}]`, `endpoint ${ep.address} is listed twice`);
+      seen.add(ep.address);
       endpoints.push(ep);
     });
   }
@@ -665,7 +663,7 @@ function readEndpoint(r: YamlReader, node: Node | null, path: string): Endpoint 
   // One spelling per address (RFC 5952 for IPv6), so probe reports and checks name endpoints alike.
   if (family === 6) {
     if (text.includes('%')) return r.error(ae.value, `${path}.address`, `"${text}" has a zone index; use a global address`);
-    return { address: bytesToIpv6(ipv6ToBytes(text), 0), family, weight };
+    return { address: canonicalIpv6(text), family, weight };
   }
   if (family === 4) return { address: text, family, weight };
   const host = canonical(text);

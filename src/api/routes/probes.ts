@@ -1,6 +1,6 @@
 /** `POST /v1/probes`: check results from a remote prober, through the same rise/fall machine as local checks. */
 import type { FastifyInstance } from 'fastify';
-import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../../dns/ip.js';
+import { canonicalIpv6, ipFamily } from '../../dns/ip.js';
 import { canonical } from '../../dns/name.js';
 import { DEFAULTS } from '../../zone/loader.js';
 import type { ApiDeps } from '../app.js';
@@ -42,7 +42,7 @@ const probeSchema = {
 /** Endpoints are keyed by their canonical spelling: RFC 5952 for IPv6, lowercase for hostnames. */
 function canonicalEndpoint(text: string): string {
   const family = ipFamily(text);
-  if (family === 6) return bytesToIpv6(ipv6ToBytes(text), 0);
+  if (family === 6) return canonicalIpv6(text);
   return family === 4 ? text : canonical(text);
 }
 
