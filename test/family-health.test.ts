@@ -232,7 +232,9 @@ describe('issue 8 finding 5: health per family', () => {
       body: JSON.stringify({ ...body, 'min-healthy': { ipv4: 3 } }),
     });
     assert.equal(bad.status, 400);
-    assert.match(await bad.text(), /min-healthy.*ipv4.*3.*2 IPv4 endpoints/);
+    const err = (await bad.json()) as { error: string; field: string };
+    assert.equal(err.field, 'min-healthy.ipv4');
+    assert.match(err.error, /is 3 but the region has only 2 IPv4 endpoints/);
   });
 });
 
@@ -269,8 +271,8 @@ services:
     const cases: [string, RegExp][] = [
       ['{ ipv5: 1 }', /z\.yaml:\d+: .*unknown key "ipv5"/],
       ['{ ipv4: 0 }', /z\.yaml:\d+: .*min-healthy\.ipv4/],
-      ['{ ipv4: 3 }', /z\.yaml:\d+: .*min-healthy\.ipv4 is 3 but the region has only 2 IPv4 endpoints/],
-      ['{ ipv6: 2 }', /z\.yaml:\d+: .*min-healthy\.ipv6 is 2 but the region has only 1 IPv6 endpoint/],
+      ['{ ipv4: 3 }', /z\.yaml:\d+: .*min-healthy\.ipv4: is 3 but the region has only 2 IPv4 endpoints/],
+      ['{ ipv6: 2 }', /z\.yaml:\d+: .*min-healthy\.ipv6: is 2 but the region has only 1 IPv6 endpoint/],
       ['"two"', /z\.yaml:\d+: .*min-healthy/],
     ];
     for (const [value, want] of cases) {

@@ -107,7 +107,13 @@ export class Responder {
     this.info.region = d.region?.region.name;
     const scope = Math.min(d.scope, q.hasEcs ? q.ecs.sourcePrefix : 0);
     const count = d.cname ? 1 : d.endpoints.length;
-    if (count === 0) return this.assemble(q, msg, plan.rcode, true, plan.an, 1, 0, tail.nodataBody, transport, scope);
+    if (count === 0) {
+      const out = this.assemble(q, msg, plan.rcode, true, plan.an, 1, 0, tail.nodataBody, transport, scope);
+      // A service's NODATA is cached no longer than its records would be (RFC 2308: the SOA's TTL bounds the
+      // negative TTL): it depends on health, and the zone's 60 s negative TTL outlived the service TTL 2-4x.
+      if (!this.info.truncated) out.writeUInt32BE(Math.min(tail.negativeTtl, d.ttl), q.questionEnd + tail.nodataSoaTtlAt);
+      return out;
+    }
     const append = this.append;
     append.decision = d;
     append.ownerOffset = tail.ownerOffset;

@@ -7,7 +7,8 @@
 import type { RegionIndex } from '../snapshot/types.js';
 import type { DrainRecord, ProberState } from '../store/types.js';
 import { endpointVerdict, freshnessFor, type EndpointVerdict } from './machine.js';
-import type { HealthView, RegionHealth } from './view.js';
+import { FAMILY_LABEL, familyEndpoints, type AddressFamily } from '../zone/families.js';
+import type { FamilyHealth, HealthView, RegionHealth } from './view.js';
 
 /** Probe states by `${region}|${endpoint}`, then by prober. */
 export type ProbeIndex = Map<string, Map<string, ProberState>>;
@@ -52,6 +53,18 @@ export class ComputedHealth implements HealthView {
   }
 }
 
+/** One family of a region: its answering endpoints (families.ts), how many are up, and the minimum. */
+function familyHealth(r: RegionIndex, family: AddressFamily, states: Map<string, EndpointState>): FamilyHealth & { endpoints: number } {
+  const list = familyEndpoints(r, family);
+  const min = r.region.minHealthy[family];
+  if (list.length === 0) return { up: false, reason: `no ${FAMILY_LABEL[family]} endpoints`, endpoints: 0 };
+  let up = 0;
+  for (const e of list) if (states.get(e.address)?.up ?? true) up++;
+  const ok = up >= min;
+  const reason = ok ? `up: ${up}/${list.length} endpoints up (min-healthy ${min})` : `down: ${up}/${list.length} endpoints up, min-healthy ${min}`;
+  return { up: ok, reason, endpoints: list.length };
+}
+
 const UNKNOWN: RegionHealth = { up: true, drained: false, reason: 'no health data: up', unstable: false };
 
 export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIndex, drains: Map<string, DrainRecord>, now: number): ComputedHealth {
@@ -94,11 +107,32 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
       }
     }
     const drain = drains.get(name);
-    const up = upCount >= r.region.minHealthy;
-    const total = endpoints.size;
-    let reason = up ? `up: ${upCount}/${total} endpoints up (min-healthy ${r.region.minHealthy})` : `down: ${upCount}/${total} endpoints up, min-healthy ${r.region.minHealthy}`;
+    const families = { ipv4: familyHealth(r, 'ipv4', endpoints), ipv6: familyHealth(r, 'ipv6', endpoints) };
+    const served = (['ipv4', 'ipv6'] as const).filter((f) => families[f].endpoints > 0);
+    // Up only when every family it serves is: a region with its IPv4 all down still answers AAAA, but it is
+    // not healthy (metrics, status page and transition logs must show the A blackhole it would otherwise be).
+    const up = served.length > 0 && served.every((f) => families[f].up);
+    let reason: string;
+    // A hostname-only region answers both families with the same CNAMEs: one count says it all.
+    if (served.length === 1 || (r.v4.length === 0 && r.v6.length === 0 && served.length > 0)) reason = families[served[0]!].reason;
+    else if (served.length === 0) reason = 'down: no endpoints with weight > 0';
+    else {
+      const down = served.filter((f) => !families[f].up);
+      const head = down.length === 0 ? 'up' : down.length === 2 ? 'down' : `down for ${down[0] === 'ipv4' ? 'A' : 'AAAA'} (${down[0] === 'ipv4' ? 'AAAA' : 'A'} still answered)`;
+      reason = `${head}: IPv4 ${families.ipv4.reason}; IPv6 ${families.ipv6.reason}`;
+    }
     if (drain) reason = `drained since ${new Date(drain.since).toISOString()}${drain.reason ? `: ${drain.reason}` : ''}; ${reason}`;
-    view.regions.set(name, { up, drained: drain !== undefined, reason, unstable: !up || recentChange, ...(drain ? { drain } : {}), endpoints, upCount, freshnessMs: freshness });
+    view.regions.set(name, {
+      up,
+      drained: drain !== undefined,
+      reason,
+      unstable: !up || recentChange,
+      families: { ipv4: { up: families.ipv4.up, reason: families.ipv4.reason }, ipv6: { up: families.ipv6.up, reason: families.ipv6.reason } },
+      ...(drain ? { drain } : {}),
+      endpoints,
+      upCount,
+      freshnessMs: freshness,
+    });
   }
   view.nextChangeAt = next;
   return view;

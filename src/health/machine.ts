@@ -1,7 +1,7 @@
 /**
  * Deciding health from reports. Probers (a node's own checker, remote probers) only report ok/fail; this is
  * the one place that turns reports into states: rise/fall per (endpoint, prober), then a quorum of the
- * probers that reported recently, then `min-healthy` per region, with the admin drain as a separate bit.
+ * probers that reported recently, then `min-healthy` per region and address family, with the admin drain as a separate bit.
  */
 import type { ProberState } from '../store/types.js';
 

@@ -29,6 +29,14 @@ function negativeTtl(zone: Zone): number {
   return Math.min(zone.ttl, zone.soa.minimum);
 }
 
+/** Offset of the TTL of the record that starts at `at` in `body`: after its owner name, type and class. */
+function ttlOffsetOfRecordAt(body: Buffer, at: number): number {
+  let o = at;
+  while (body[o] !== 0 && (body[o]! & 0xc0) !== 0xc0) o += body[o]! + 1;
+  o += body[o] === 0 ? 1 : 2;
+  return o + 4;
+}
+
 function writeSoa(w: BlockWriter, zone: Zone): void {
   w.record(zone.apex, negativeTtl(zone), { type: RRType.SOA, ...zone.soa });
 }
@@ -100,6 +108,7 @@ export function buildAnswerPlan(view: ZoneView, start: NameNode, qtype: number, 
       const ownerOffset = typeof owner === 'number' ? owner : w.offsetOf(owner)!;
       const prefix = w.finish();
       if (withServiceNodata) writeSoa(w, zone);
+      const nodataBody = withServiceNodata ? w.finish() : prefix;
       return {
         rcode: Rcode.NOERROR,
         aa: true,
@@ -107,7 +116,13 @@ export function buildAnswerPlan(view: ZoneView, start: NameNode, qtype: number, 
         ns: 0,
         ar: 0,
         body: prefix,
-        service: { serviceName: node.service.name, ownerOffset, nodataBody: withServiceNodata ? w.finish() : prefix },
+        service: {
+          serviceName: node.service.name,
+          ownerOffset,
+          nodataBody,
+          nodataSoaTtlAt: withServiceNodata ? ttlOffsetOfRecordAt(nodataBody, prefix.length) : 0,
+          negativeTtl: negativeTtl(zone),
+        },
       };
     }
 
@@ -129,7 +144,8 @@ export function buildAnswerPlan(view: ZoneView, start: NameNode, qtype: number, 
   };
   const plan = build(false);
   if (!plan.service) return plan;
-  return { ...plan, service: { ...plan.service, nodataBody: build(true).service!.nodataBody } };
+  // The same tail, with the NODATA body (and where its SOA TTL sits) from the build that wrote the SOA.
+  return { ...plan, service: build(true).service! };
 }
 
 export function buildNxdomainPlan(zone: Zone, qnameLength: number): AnswerPlan {

@@ -29,6 +29,10 @@ export interface ServiceTail {
   ownerOffset: number;
   /** `body` followed by the SOA in authority: what to send when the decision has no records (NODATA). */
   nodataBody: Buffer;
+  /** Where in `nodataBody` the SOA's TTL is: the responder caps it at the decision's TTL per answer. */
+  nodataSoaTtlAt: number;
+  /** The zone's negative TTL, min(zone TTL, SOA minimum), written there when the service TTL is longer. */
+  negativeTtl: number;
 }
 
 /** Plans per question length, built on first use (exact names are built at snapshot time). */

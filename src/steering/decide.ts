@@ -6,7 +6,9 @@
 import { RRType } from '../dns/constants.js';
 import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
+import type { RegionHealth } from '../health/view.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex, Snapshot } from '../snapshot/types.js';
+import { FAMILY_LABEL, familyEndpoints, type AddressFamily } from '../zone/families.js';
 import type { Policy } from '../zone/types.js';
 import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
 
@@ -20,10 +22,22 @@ export interface Client {
   viaEcs: boolean;
 }
 
+/** Whether a region may answer one address family, for explain. */
+export interface FamilyEligibility {
+  /** Endpoints that answer this family (families.ts: weight > 0; hostnames only in hostname-only regions). */
+  endpoints: number;
+  /** Has such endpoints, enough of them are up (min-healthy), and the region is not drained. */
+  eligible: boolean;
+  reason: string;
+}
+
 export interface Candidate {
   region: string;
-  /** Up and not drained. */
+  /** Eligible for the asked family: has its endpoints, enough of them up, not drained. */
   healthy: boolean;
+  /** Has endpoints of the asked family at all (a region without them is no candidate for it). */
+  hasFamily: boolean;
+  families: Record<AddressFamily, FamilyEligibility>;
   drained: boolean;
   health: string;
   /** Down or recently changed: the service answers with half its TTL meanwhile. */
@@ -94,15 +108,41 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
   const stickyRng = (purpose: 'region' | 'endpoints') =>
     seededRng(subnetHash(client.address, stickyBits, purpose === 'region' ? service.name : service.name + '\u0000endpoints'));
 
+  // Route 53 latency records choose only among record sets of the asked type: so do we. A region without (up)
+  // endpoints of the asked family is no candidate for it, so a service never answers one client with records
+  // and another with NODATA for the same type; resolvers cache NODATA without regard to the ECS scope
+  // (RFC 7871 7.4), and one client's NODATA would take the family away from every client of the resolver.
+  const family: AddressFamily = wantV6 ? 'ipv6' : 'ipv4';
   const candidates: Candidate[] = svc.regions.map((r) => {
     const h = snap.health.region(r.region.name);
-    return { region: r.region.name, healthy: h.up && !h.drained, drained: h.drained, health: h.reason, unstable: h.unstable, weight: r.region.weight, bias: r.region.bias, chosen: false };
+    const families = { ipv4: eligibility(r, 'ipv4', h), ipv6: eligibility(r, 'ipv6', h) };
+    const own = families[family];
+    return {
+      region: r.region.name,
+      healthy: own.eligible,
+      hasFamily: own.endpoints > 0,
+      families,
+      drained: h.drained,
+      health: h.reason,
+      unstable: h.unstable,
+      weight: r.region.weight,
+      bias: r.region.bias,
+      chosen: false,
+    };
   });
   // gdnsd's idea: while any candidate is down or flapping, resolvers should come back sooner.
   const shortTtl = candidates.some((c) => c.unstable);
   const ttl = shortTtl ? Math.max(1, Math.floor(service.ttl / 2)) : service.ttl;
 
-  // Scope: the longest prefix of any client-dependent data consulted.
+  const base = { service: service.name, policy, ttl, candidates };
+  const withFamily = svc.regions.filter((_, i) => candidates[i]!.hasFamily);
+  if (withFamily.length === 0) {
+    // The same NODATA for every client: scope 0, so no resolver mistakes it for one subnet's answer.
+    const reason = svc.regions.length === 0 ? 'the service has no regions' : `no region of the service has ${FAMILY_LABEL[family]} endpoints: NODATA for every client`;
+    return { ...base, endpoints: [], scope: 0, failOpen: false, reason };
+  }
+
+  // Scope: the longest prefix of any client-dependent data consulted (about the regions that can answer).
   let scope = 0;
   let location: ClientLocation | undefined;
   if (located) {
@@ -114,11 +154,11 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
         if (m) {
           c.rttMs = m.entry.rttMs;
           c.rttSource = `${m.kind === 'continent' ? '' : m.kind + ' '}${m.entry.client} (${m.entry.origin})`;
-          scope = Math.max(scope, m.kind === 'cidr' ? m.prefix! : location!.prefixLength);
+          if (c.hasFamily) scope = Math.max(scope, m.kind === 'cidr' ? m.prefix! : location!.prefixLength);
           return;
         }
       }
-      scope = Math.max(scope, location!.prefixLength);
+      if (c.hasFamily) scope = Math.max(scope, location!.prefixLength);
       if (location!.lat !== undefined && location!.lon !== undefined) {
         const km = greatCircleKm(location!.lat, location!.lon, r.region.location.lat, r.region.location.lon);
         c.distanceKm = Math.round(km);
@@ -130,14 +170,15 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
 
   let eligible = svc.regions.filter((_, i) => candidates[i]!.healthy);
   let failOpen = false;
-  const base = { service: service.name, policy, ttl, candidates, ...(location ? { location } : {}) };
+  const decided = { ...base, ...(location ? { location } : {}) };
   if (eligible.length === 0) {
-    if (service.whenAllDown === 'none' || svc.regions.length === 0) {
-      const reason = svc.regions.length === 0 ? 'the service has no regions' : 'every region is down or drained (when-all-down: none)';
-      return { ...base, endpoints: [], scope: 0, failOpen: false, reason };
+    if (service.whenAllDown === 'none') {
+      const reason = `every region with ${FAMILY_LABEL[family]} endpoints is down or drained (when-all-down: none)`;
+      return { ...decided, endpoints: [], scope: 0, failOpen: false, reason };
     }
+    // Fail open among the regions that have the family: one without it could only answer NODATA.
     failOpen = true;
-    eligible = svc.regions;
+    eligible = withFamily;
   }
 
   let region: RegionIndex;
@@ -177,19 +218,19 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
     }
   }
   candidates[indexOf(region)]!.chosen = true;
+  const passedOver = passedOverFor(family, region, eligible, failOpen, svc.regions, candidates, policy === 'failover' ? undefined : score);
 
-  const family = wantV6 ? region.v6 : region.v4;
   const name = region.region.name;
-  const usable = family.filter((e) => e.weight > 0 && (failOpen || snap.health.endpointUp(name, e.address)));
+  const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
+  const usable = familyEndpoints(region, family).filter((e) => failOpen || snap.health.endpointUp(name, e.address));
   let endpoints: EndpointIndex[] = [];
   let cname: EndpointIndex | undefined;
-  if (usable.length > 0) {
+  if (usable.length > 0 && !hostsOnly) {
     if (usable.length > service.answers && located) sticky = true;
     endpoints = weightedOrder(usable, (e) => e.weight, located ? stickyRng('endpoints') : rng).slice(0, service.answers);
-  } else if (region.v4.length === 0 && region.v6.length === 0) {
-    const hosts = region.hosts.filter((e) => e.weight > 0 && (failOpen || snap.health.endpointUp(name, e.address)));
-    cname = weightedOrder(hosts, (e) => e.weight, located ? stickyRng('endpoints') : rng)[0];
-    if (cname && hosts.length > 1 && located) sticky = true;
+  } else if (usable.length > 0) {
+    cname = weightedOrder(usable, (e) => e.weight, located ? stickyRng('endpoints') : rng)[0];
+    if (cname && usable.length > 1 && located) sticky = true;
   }
 
   if (located) {
@@ -197,7 +238,47 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
     if (policy === 'latency') scope = snap.latency.allCidr.narrowScope(client.address, client.family, scope);
     scope = Math.min(scope, client.sourcePrefix);
   }
-  if (failOpen) reason = `every region is down: answering as if all were up (when-all-down: all); ${reason}`;
+  if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
+  if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
   if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
-  return { ...base, region, endpoints, ...(cname ? { cname } : {}), scope, failOpen, reason };
+  return { ...decided, region, endpoints, ...(cname ? { cname } : {}), scope, failOpen, reason };
+}
+
+/** One family of a region as a candidate: its answering endpoints, their health, the drain. */
+function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth): FamilyEligibility {
+  const endpoints = familyEndpoints(r, family).length;
+  if (endpoints === 0) return { endpoints, eligible: false, reason: `no ${FAMILY_LABEL[family]} endpoints` };
+  // A HealthView without per-family data (no health computed yet) judges the region as a whole.
+  const fh = h.families?.[family] ?? { up: h.up, reason: h.reason };
+  if (h.drained) return { endpoints, eligible: false, reason: `drained; ${fh.reason}` };
+  return { endpoints, eligible: fh.up, reason: fh.reason };
+}
+
+/**
+ * The regions that would have been chosen before `chosen` had they been able to answer this family (a better
+ * score, or earlier in failover order), in words: `no IPv6 endpoints in ap-southeast`, `IPv4 down in ny
+ * (0/2 endpoints up, min-healthy 1)`. Empty when nothing better was passed over for a family reason.
+ */
+function passedOverFor(
+  family: AddressFamily,
+  chosen: RegionIndex,
+  eligible: readonly RegionIndex[],
+  failOpen: boolean,
+  regions: readonly RegionIndex[],
+  candidates: readonly Candidate[],
+  score: ((r: RegionIndex) => number | undefined) | undefined,
+): string {
+  const label = FAMILY_LABEL[family];
+  const chosenScore = score?.(chosen);
+  const out: string[] = [];
+  regions.forEach((r, i) => {
+    if (r === chosen || eligible.includes(r)) return;
+    const c = candidates[i]!;
+    if (c.drained && c.hasFamily) return; // drained is an operator's choice, not a family problem
+    const better = score === undefined ? i < regions.indexOf(chosen) : chosenScore !== undefined && (score(r) ?? Infinity) < chosenScore;
+    if (!better) return;
+    if (!c.hasFamily) out.push(`no ${label} endpoints in ${c.region}`);
+    else if (!failOpen) out.push(`${label} down in ${c.region} (${c.families[family].reason.replace(/^down: /, '')})`);
+  });
+  return out.join(', ');
 }

@@ -13,7 +13,7 @@ export interface RegionRegistration {
   check?: Record<string, unknown>;
   weight?: number;
   bias?: number;
-  'min-healthy'?: number;
+  'min-healthy'?: number | { ipv4?: number; ipv6?: number };
   updatedAt: number;
 }
 

@@ -16,6 +16,7 @@ import { txtChunks, type RecordData, type ResourceRecord } from '../dns/records.
 import { countryTable } from '../geo/countries.js';
 import { parseCidr } from '../util/cidr.js';
 import { parseDuration } from '../util/duration.js';
+import { familyEndpoints } from './families.js';
 import { checkZoneSet } from './semantics.js';
 import {
   CHECK_TYPES,
@@ -28,6 +29,7 @@ import {
   type HealthCheck,
   type LatencyClient,
   type LatencyEntry,
+  type MinHealthy,
   type Policy,
   type Region,
   type Service,
@@ -36,7 +38,7 @@ import {
   type Zone,
   type ZoneSet,
 } from './types.js';
-import { YamlReader } from './yaml-walk.js';
+import { YamlReader, type Entry } from './yaml-walk.js';
 
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'TXT', 'MX', 'SRV', 'CAA'] as const;
 const NODE_KEYS = [...RECORD_TYPES, 'ttl'] as const;
@@ -628,13 +630,13 @@ function readRegion(r: YamlReader, node: Node | null, path: string, name: string
   }
   const ce = m.get('check');
   const check = ce ? readCheck(r, ce.value, `${path}.check`) : undefined;
-  const num = (key: 'weight' | 'bias' | 'min-healthy', fallback: number, opts: { min?: number; max?: number; integer?: boolean }): number => {
+  const num = (key: 'weight' | 'bias', fallback: number, opts: { min?: number; max?: number; integer?: boolean }): number => {
     const e = m.get(key);
     return e ? (r.number(e.value, `${path}.${key}`, opts) ?? fallback) : fallback;
   };
   const weight = num('weight', DEFAULTS.region.weight, { min: 0, max: 1_000_000 });
   const bias = num('bias', DEFAULTS.region.bias, { min: -100_000, max: 100_000 });
-  const minHealthy = num('min-healthy', DEFAULTS.region.minHealthy, { min: 1, max: 10_000, integer: true });
+  const minHealthy = readMinHealthy(r, m.get('min-healthy'), `${path}.min-healthy`, endpoints);
   if (!location || (ce && !check)) return undefined;
   return {
     name,
@@ -647,6 +649,42 @@ function readRegion(r: YamlReader, node: Node | null, path: string, name: string
     minHealthy,
     services: [],
   };
+}
+
+const MIN_HEALTHY_LIMITS = { min: 1, max: 10_000, integer: true } as const;
+
+/** How many endpoints answer each family (the rule is in families.ts). */
+function answeringCounts(endpoints: readonly Endpoint[]): MinHealthy {
+  const lists = { v4: endpoints.filter((e) => e.family === 4), v6: endpoints.filter((e) => e.family === 6), hosts: endpoints.filter((e) => e.family === 0) };
+  return { ipv4: familyEndpoints(lists, 'ipv4').length, ipv6: familyEndpoints(lists, 'ipv6').length };
+}
+
+/**
+ * `min-healthy: n` needs n up endpoints of each family, but never more than the region has of that family
+ * (min-healthy 2 beside a single IPv6 endpoint needs that one up), so a number never silently removes a
+ * family; `min-healthy: { ipv4: n, ipv6: m }` is exact, and a minimum the region can never meet is an error.
+ */
+function readMinHealthy(r: YamlReader, entry: Entry | undefined, path: string, endpoints: readonly Endpoint[]): MinHealthy {
+  const fallback = DEFAULTS.region.minHealthy;
+  const have = answeringCounts(endpoints);
+  const capped = (n: number): MinHealthy => ({ ipv4: have.ipv4 > 0 ? Math.min(n, have.ipv4) : n, ipv6: have.ipv6 > 0 ? Math.min(n, have.ipv6) : n });
+  if (!entry) return capped(fallback);
+  if (!r.isMap(entry.value)) return capped(r.number(entry.value, path, MIN_HEALTHY_LIMITS) ?? fallback);
+  const fm = r.map(entry.value, path, ['ipv4', 'ipv6']);
+  const out = capped(fallback);
+  if (!fm) return out;
+  if (fm.size === 0) r.error(entry.value, path, 'give ipv4 and/or ipv6, e.g. { ipv4: 2, ipv6: 1 }');
+  for (const key of ['ipv4', 'ipv6'] as const) {
+    const e = fm.get(key);
+    if (!e) continue;
+    const n = r.number(e.value, `${path}.${key}`, MIN_HEALTHY_LIMITS);
+    if (n === undefined) continue;
+    const family = key === 'ipv4' ? 'IPv4' : 'IPv6';
+    if (have[key] > 0 && n > have[key])
+      r.error(e.value, `${path}.${key}`, `is ${n} but the region has only ${have[key]} ${family} endpoint${have[key] === 1 ? '' : 's'} with weight > 0, so it could never answer ${key === 'ipv4' ? 'A' : 'AAAA'}`);
+    out[key] = n;
+  }
+  return out;
 }
 
 function readEndpoint(r: YamlReader, node: Node | null, path: string): Endpoint | undefined {

@@ -38,6 +38,11 @@ export interface HealthCheck {
   fall: number;
 }
 
+export interface MinHealthy {
+  ipv4: number;
+  ipv6: number;
+}
+
 export interface Region {
   name: string;
   /** Where it was declared: `file:line`, or `api` for regions registered through the API. */
@@ -48,7 +53,11 @@ export interface Region {
   weight: number;
   /** Route 53 geoproximity-style bias in ms subtracted from estimated RTTs (positive attracts traffic). */
   bias: number;
-  minHealthy: number;
+  /**
+   * Up endpoints the region needs, per family, to be a candidate for A (ipv4) and AAAA (ipv6) queries. A zone
+   * file's single number is already capped here at the endpoints of each family (see `min-healthy` in loader.ts).
+   */
+  minHealthy: MinHealthy;
   /** Extra services this region serves (API registrations name them; zone regions are listed by services). */
   services: string[];
 }

@@ -58,7 +58,18 @@ export const regionBodySchema = {
     check: checkSchema,
     weight: { type: 'number', minimum: 0, maximum: 1_000_000 },
     bias: { type: 'number', minimum: -100_000, maximum: 100_000 },
-    'min-healthy': { type: 'integer', minimum: 1, maximum: 10_000 },
+    // A number for each family, or per family; the loader checks it against the region's endpoints.
+    'min-healthy': {
+      anyOf: [
+        { type: 'integer', minimum: 1, maximum: 10_000 },
+        {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { ipv4: { type: 'integer', minimum: 1, maximum: 10_000 }, ipv6: { type: 'integer', minimum: 1, maximum: 10_000 } },
+        },
+      ],
+    },
   },
 } as const;
 
