@@ -119,9 +119,9 @@ describe('gslb serve', () => {
     const json = await runCliAsync(['explain', 'app.gslb.example.test', '--type', 'AAAA', '--client', '81.2.69.1', '--api', api, '--json']);
     assert.equal(json.status, 0, json.stderr);
     const doc = JSON.parse(json.stdout) as { answer: { region: string; addresses: string[] }; candidates: unknown[] };
-    // The region is chosen for the client whatever the type; eu-west has no IPv6 endpoint, so AAAA is NODATA.
-    assert.equal(doc.answer.region, 'eu-west');
-    assert.deepEqual(doc.answer.addresses, []);
+    // eu-west (nearest) has no IPv6 endpoint, so it is no candidate for AAAA: us-east answers.
+    assert.equal(doc.answer.region, 'us-east');
+    assert.deepEqual(doc.answer.addresses, ['2001:db8::10']);
     assert.equal(doc.candidates.length, 2);
     const bad = await runCliAsync(['explain', 'app.gslb.example.test', '--ecs', 'nonsense', '--api', api]);
     assert.equal(bad.status, 1);

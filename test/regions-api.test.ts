@@ -102,7 +102,7 @@ describe('GET, DELETE, drain', () => {
     const one = await call('GET', '/v1/regions/us-east');
     assert.equal(one.json.source, 'zone');
     assert.match(String(one.json.declaredAt), /example\.yaml:\d+/);
-    assert.deepEqual(one.json.health, { up: true, unstable: false, reason: 'up: 3/3 endpoints up (min-healthy 1)' });
+    assert.deepEqual(one.json.health, { up: true, unstable: false, reason: 'up: IPv4 2/2 endpoints up (min-healthy 1); IPv6 1/1 endpoints up (min-healthy 1)' });
     const ep = (one.json.endpoints as { address: string; up: boolean; unverified: boolean; reason: string }[])[0]!;
     assert.deepEqual([ep.address, ep.up, ep.unverified], ['192.0.2.10', true, true]);
     assert.equal((await call('GET', '/v1/regions/nowhere')).status, 404);

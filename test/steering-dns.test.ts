@@ -67,7 +67,7 @@ describe('steering over DNS', () => {
     { what: 'Australia (country only) -> ap-ne', name: `app.${Z}`, type: RRType.A, ecs: ['203.0.113.0', 24], want: ['203.0.113.10'], ttl: 30, scope: 24 },
     { what: 'Tokyo IPv6 /56 -> ap-ne AAAA, scope of the /48 data', name: `app.${Z}`, type: RRType.AAAA, ecs: ['2001:db8:1:ff00::', 56], want: ['2001:db8::40'], ttl: 30, scope: 48 },
     { what: 'Dublin IPv6 asking A -> eu-west IPv4', name: `app.${Z}`, type: RRType.A, ecs: ['2001:db8:2::', 56], want: ['198.51.100.10'], ttl: 30, scope: 48 },
-    { what: 'Frankfurt AAAA: eu-central has no IPv6 -> NODATA, not a far region', name: `app.${Z}`, type: RRType.AAAA, ecs: ['5.10.1.0', 24], want: [], ttl: 60, scope: 20 },
+    { what: 'Frankfurt AAAA: eu-central has no IPv6 -> the nearest region with IPv6 (eu-west), never NODATA', name: `app.${Z}`, type: RRType.AAAA, ecs: ['5.10.1.0', 24], want: ['2001:db8::30'], ttl: 30, scope: 20 },
     { what: 'London /16: scope never above the source prefix', name: `app.${Z}`, type: RRType.A, ecs: ['81.2.0.0', 16], want: ['192.0.2.10|192.0.2.11'], ttl: 30, scope: 16 },
     { what: 'geo policy ignores the latency table: Berlin -> eu-central', name: `near.${Z}`, type: RRType.A, ecs: ['5.10.20.0', 24], want: ['198.51.100.20'], ttl: 45, scope: 24 },
     { what: 'failover does not depend on the client: scope 0', name: `fo.${Z}`, type: RRType.A, ecs: ['81.2.69.0', 24], want: ['198.51.100.10'], ttl: 20, scope: 0 },

@@ -868,9 +868,9 @@ describe('endpoints', () => {
     for (let i = 0; i < 100; i++) {
       const base = `2001:db8:2:${(i << 8).toString(16)}`;
       const ref = run(snap, client(`${base}::1`), { service: 'geo', qtype: RRType.AAAA });
-      assert.equal(regionOf(ref), 'dublin');
-      // Dublin has no IPv6 endpoints: NODATA, whatever the rotation.
-      assert.deepEqual(ref.endpoints, []);
+      // Dublin (nearest) has no IPv6 endpoints: no candidate for AAAA, so the nearest region with IPv6 answers.
+      assert.equal(regionOf(ref), 'frankfurt');
+      assert.ok(ref.endpoints.length > 0 && ref.endpoints.every((e) => FRA_V6.includes(e.address)));
       const fra = run(snap, client(`${base}::1`), { service: 'fra', qtype: RRType.AAAA });
       assert.equal(fra.scope, 0, 'failover: client-independent');
       const lat = build({ regions, services: { app: { policy: 'latency', regions: ['frankfurt'], answers: 2 } } });
@@ -893,20 +893,29 @@ describe('endpoints', () => {
     assert.equal(f.scope, 24);
   });
 
-  test('a region without endpoints of the query family: no endpoints (NODATA), region chosen regardless of qtype', () => {
+  test('a region without endpoints of the query family is no candidate for it; NODATA (scope 0) only when no region has it', () => {
     const snap = build({ regions, services });
     for (const cl of [client(LONDON), client('81.2.69.0', 24), client(DUBLIN6)]) {
       const a = run(snap, cl, { service: 'geo' });
       const aaaa = run(snap, cl, { service: 'geo', qtype: RRType.AAAA });
       assert.equal(regionOf(a), 'dublin');
-      assert.equal(regionOf(aaaa), 'dublin');
       assert.deepEqual(addrs(a), ['198.51.100.1']);
-      assert.deepEqual(aaaa.endpoints, []);
-      assert.equal(aaaa.cname, undefined);
+      assert.equal(regionOf(aaaa), 'frankfurt', 'the nearest region that has IPv6');
+      assert.ok(aaaa.endpoints.length > 0 && aaaa.endpoints.every((e) => FRA_V6.includes(e.address)));
+      assert.match(aaaa.reason, /no IPv6 endpoints in dublin, answered from frankfurt/);
+      const c = aaaa.candidates.find((x) => x.region === 'dublin')!;
+      assert.equal(c.hasFamily, false);
+      assert.deepEqual(c.families.ipv6, { endpoints: 0, eligible: false, reason: 'no IPv6 endpoints' });
+      assert.equal(c.families.ipv4.eligible, true);
     }
     const one = run(snap, client(TOKYO6), { service: 'one', qtype: RRType.AAAA });
-    assert.equal(regionOf(one), 'dublin');
+    assert.equal(one.region, undefined);
     assert.deepEqual(one.endpoints, []);
+    assert.equal(one.scope, 0);
+    assert.match(one.reason, /no region of the service has IPv6 endpoints/);
+    // Hostname-only regions answer both families with a CNAME.
+    const host = run(snap, client(TOKYO6), { service: 'host', qtype: RRType.AAAA });
+    assert.equal(host.cname?.address, 'edge.tokyo.example.net');
   });
 
   test('endpoints the HealthView marks down are skipped', () => {

@@ -167,7 +167,7 @@ describe('the contract example', () => {
     assert.equal(eu.check, undefined, 'no check: up unless told otherwise');
     assert.equal(eu.weight, 1);
     assert.equal(eu.bias, 0);
-    assert.equal(eu.minHealthy, 1);
+    assert.deepEqual(eu.minHealthy, { ipv4: 1, ipv6: 1 });
 
     assert.equal(z.services.length, 1);
     assert.deepEqual(z.services[0], {

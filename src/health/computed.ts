@@ -119,7 +119,8 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
     else {
       const down = served.filter((f) => !families[f].up);
       const head = down.length === 0 ? 'up' : down.length === 2 ? 'down' : `down for ${down[0] === 'ipv4' ? 'A' : 'AAAA'} (${down[0] === 'ipv4' ? 'AAAA' : 'A'} still answered)`;
-      reason = `${head}: IPv4 ${families.ipv4.reason}; IPv6 ${families.ipv6.reason}`;
+      const detail = (f: AddressFamily) => families[f].reason.replace(/^(up|down): /, '');
+      reason = `${head}: IPv4 ${detail('ipv4')}; IPv6 ${detail('ipv6')}`;
     }
     if (drain) reason = `drained since ${new Date(drain.since).toISOString()}${drain.reason ? `: ${drain.reason}` : ''}; ${reason}`;
     view.regions.set(name, {
