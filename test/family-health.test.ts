@@ -166,6 +166,7 @@ describe('issue 8 finding 5: health per family', () => {
     assert.match(addrs(await ask('app', RRType.A, ny))[0]!, /^127\.0\.0\.2[12]$/);
 
     for (const h of NY_V4) backendAt(h).healthy = false;
+    const failedAt = Date.now();
     try {
       // A NODATA here would be cached by resolvers for the zone's negative TTL while fra has healthy IPv4.
       let last: DecodedMessage | undefined;
@@ -175,6 +176,7 @@ describe('issue 8 finding 5: health per family', () => {
       }).catch((err: Error) => {
         throw new Error(`${err.message}; last answer: ${JSON.stringify(addrs(last!))}, ${last!.authority.length} authority`);
       });
+      t.diagnostic(`A for New York moved to fra ${Date.now() - failedAt} ms after both IPv4 backends failed (interval 200 ms, fall 1)`);
       assert.equal(scopeOf(last!), 16);
       const aaaa = await ask('app', RRType.AAAA, ny);
       assert.deepEqual(addrs(aaaa), ['::1'], 'the IPv6 endpoint is up: AAAA still from ny');
@@ -196,7 +198,9 @@ describe('issue 8 finding 5: health per family', () => {
     } finally {
       for (const h of NY_V4) backendAt(h).healthy = true;
     }
+    const recoveredAt = Date.now();
     await until('A for New York back from ny', async () => /^127\.0\.0\.2[12]$/.test(addrs(await ask('app', RRType.A, ny))[0] ?? ''));
+    t.diagnostic(`A for New York back from ny ${Date.now() - recoveredAt} ms after the IPv4 backends recovered (rise 1)`);
   });
 
   test('min-healthy per family through PUT /v1/regions: { ipv4: 2, ipv6: 1 }', async (t) => {
