@@ -7,7 +7,7 @@
 import type { RegionIndex } from '../snapshot/types.js';
 import type { DrainRecord, ProberState } from '../store/types.js';
 import { endpointVerdict, freshnessFor, type EndpointVerdict } from './machine.js';
-import { FAMILY_LABEL, familyEndpoints, type AddressFamily } from '../zone/families.js';
+import { FAMILY_LABEL, type AddressFamily } from '../zone/families.js';
 import type { FamilyHealth, HealthView, RegionHealth } from './view.js';
 
 /** Probe states by `${region}|${endpoint}`, then by prober. */
@@ -55,7 +55,7 @@ export class ComputedHealth implements HealthView {
 
 /** One family of a region: its answering endpoints (families.ts), how many are up, and the minimum. */
 function familyHealth(r: RegionIndex, family: AddressFamily, states: Map<string, EndpointState>): FamilyHealth & { endpoints: number } {
-  const list = familyEndpoints(r, family);
+  const list = r.answering[family];
   const min = r.region.minHealthy[family];
   if (list.length === 0) return { up: false, reason: `no ${FAMILY_LABEL[family]} endpoints`, endpoints: 0 };
   let up = 0;

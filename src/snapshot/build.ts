@@ -6,6 +6,7 @@ import { DecisionCache } from '../steering/decision-cache.js';
 import { Locator } from '../geo/locator.js';
 import { ALL_UP, type HealthView } from '../health/view.js';
 import { LatencyTable, type MeasuredLatency } from '../steering/latency-table.js';
+import { familyEndpoints } from '../zone/families.js';
 import type { Region, ZoneSet } from '../zone/types.js';
 import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, type ZoneView } from './plans.js';
 import {
@@ -48,7 +49,8 @@ function indexRegion(region: Region): RegionIndex {
     const entry: EndpointIndex = { address: ep.address, family: ep.family, weight: ep.weight, rdata };
     (ep.family === 4 ? v4 : ep.family === 6 ? v6 : hosts).push(entry);
   }
-  return { region, v4, v6, hosts };
+  const lists = { v4, v6, hosts };
+  return { region, ...lists, answering: { ipv4: familyEndpoints(lists, 'ipv4'), ipv6: familyEndpoints(lists, 'ipv6') } };
 }
 
 function newNode(name: string): NameNode {

@@ -7,6 +7,7 @@ import type { Locator } from '../geo/locator.js';
 import type { HealthView } from '../health/view.js';
 import type { DecisionCache } from '../steering/decision-cache.js';
 import type { LatencyTable } from '../steering/latency-table.js';
+import type { AddressFamily } from '../zone/families.js';
 import type { Region, Service, ZoneSet } from '../zone/types.js';
 
 /** Bytes after the question, valid for one question length. */
@@ -83,6 +84,8 @@ export interface RegionIndex {
   v4: EndpointIndex[];
   v6: EndpointIndex[];
   hosts: EndpointIndex[];
+  /** The endpoints that answer A (ipv4) and AAAA (ipv6) queries, by the rule in zone/families.ts. */
+  answering: Record<AddressFamily, EndpointIndex[]>;
 }
 
 export interface ServiceIndex {

@@ -8,7 +8,7 @@ import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { RegionHealth } from '../health/view.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex, Snapshot } from '../snapshot/types.js';
-import { FAMILY_LABEL, familyEndpoints, type AddressFamily } from '../zone/families.js';
+import { FAMILY_LABEL, type AddressFamily } from '../zone/families.js';
 import type { Policy } from '../zone/types.js';
 import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
 
@@ -222,7 +222,7 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
 
   const name = region.region.name;
   const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
-  const usable = familyEndpoints(region, family).filter((e) => failOpen || snap.health.endpointUp(name, e.address));
+  const usable = region.answering[family].filter((e) => failOpen || snap.health.endpointUp(name, e.address));
   let endpoints: EndpointIndex[] = [];
   let cname: EndpointIndex | undefined;
   if (usable.length > 0 && !hostsOnly) {
@@ -246,7 +246,7 @@ function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Cli
 
 /** One family of a region as a candidate: its answering endpoints, their health, the drain. */
 function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth): FamilyEligibility {
-  const endpoints = familyEndpoints(r, family).length;
+  const endpoints = r.answering[family].length;
   if (endpoints === 0) return { endpoints, eligible: false, reason: `no ${FAMILY_LABEL[family]} endpoints` };
   // A HealthView without per-family data (no health computed yet) judges the region as a whole.
   const fh = h.families?.[family] ?? { up: h.up, reason: h.reason };
