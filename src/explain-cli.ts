@@ -72,8 +72,10 @@ export function formatExplain(r: ExplainResult): string {
       c.bias ? `${c.bias > 0 ? '-' : '+'}${Math.abs(c.bias)} ms bias` : '',
       `w${c.weight}`,
       c.rttSource ?? '',
+      // Per-family eligibility: a region answers A only with enough IPv4 endpoints up, AAAA with IPv6.
+      c.families ? `${familyCell(c.families.ipv4)}/${familyCell(c.families.ipv6)}` : '',
     ]);
-    const header = [' ', 'region', 'health', 'rtt', 'bias', 'weight', 'source'];
+    const header = [' ', 'region', 'health', 'rtt', 'bias', 'weight', 'source', 'A/AAAA'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   }
@@ -82,4 +84,8 @@ export function formatExplain(r: ExplainResult): string {
   lines.push(`answer: ${a.rcode}${a.region ? ` from ${a.region}` : ''}: ${what}${a.ttl !== null ? `, ttl ${a.ttl}` : ''}, ECS scope /${a.scope}`);
   lines.push(`why: ${r.reason}`);
   return lines.join('\n') + '\n';
+}
+
+function familyCell(f: { endpoints: number; eligible: boolean }): string {
+  return f.endpoints === 0 ? 'none' : f.eligible ? 'up' : 'down';
 }

@@ -115,6 +115,9 @@ describe('gslb serve', () => {
     assert.equal(human.status, 0, human.stderr);
     assert.match(human.stdout, /app\.gslb\.example\.test A for ECS subnet 81\.2\.69\.0\/24: GB, EU \(51\.51, -0\.13\) from mmdb fixture\.mmdb, \/24/);
     assert.match(human.stdout, /\*\s+eu-west\s+up\s+\d+(\.\d)? ms/);
+    // Per-family eligibility: eu-west has IPv4 only, us-east both.
+    assert.match(human.stdout, /eu-west .*\bup\/none$/m);
+    assert.match(human.stdout, /us-east .*\bup\/up$/m);
     assert.match(human.stdout, /answer: NOERROR from eu-west: 198\.51\.100\.10, ttl 30, ECS scope \/24/);
     const json = await runCliAsync(['explain', 'app.gslb.example.test', '--type', 'AAAA', '--client', '81.2.69.1', '--api', api, '--json']);
     assert.equal(json.status, 0, json.stderr);
