@@ -430,7 +430,7 @@ services:
   app: { policy: failover, regions: [primary], ttl: 30 }
 `,
       },
-      { nodeId: 'health-node' },
+      { nodeId: 'health-node', args: ['--probers', 'p-x'] },
     );
   });
   after(async () => {
@@ -727,7 +727,8 @@ services:
   app: { policy: failover, regions: [pool, plain], ttl: 30 }
 `,
       },
-      { nodeId: 'probe-node' },
+      // The probers these tests run (without --api-token only configured probers may report).
+      { nodeId: 'probe-node', args: ['--probers', 'probe-test,probe-second,probe-loop'] },
     );
   });
   after(async () => {
