@@ -5,6 +5,7 @@
  * queries lost (no answer within 2 s), each deep request's time and the server's worst event-loop stall
  * (`nodejs_eventloop_lag_max_seconds`, read once before and once after the flood).
  *   node --import tsx bench/api-flood.ts [--seconds 12] [--qps 400] [--depth 400000]
+ * `--depth 0` sends no bodies: the same DNS load alone, the baseline to compare with.
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -31,7 +32,7 @@ services:
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name}: a positive number`);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: a number, 0 or more`);
   return v;
 }
 
@@ -81,7 +82,7 @@ runBench('api-flood', async () => {
     await new Promise<void>((r) => sock.bind(0, HOST, () => r()));
     const total = Math.round(seconds * qps);
     let sent = 0;
-    let flooding = true;
+    let flooding = depth > 0;
     const deepTimes: number[] = [];
     const statuses = new Map<number, number>();
     const flood = (async () => {

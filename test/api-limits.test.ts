@@ -188,6 +188,14 @@ describe('probers are known: --probers without a token', () => {
     assert.deepEqual(a.answers.map((x) => (x.data as { address: string }).address), ['203.0.113.1']);
   });
 
+  test('a report carries at most 1 000 results (one report is handled in one go): 1 001 is a 400 naming results', async () => {
+    const results = (n: number) => Array.from({ length: n }, () => ({ region: 'v4only', endpoint: '203.0.113.1', ok: true }));
+    assert.equal((await post(`${ts.api}/v1/probes`, { prober: 'probe-a', results: results(1000) })).status, 200);
+    const over = await post(`${ts.api}/v1/probes`, { prober: 'probe-a', results: results(1001) });
+    assert.equal(over.status, 400, JSON.stringify(over.json).slice(0, 200));
+    assert.equal(over.json.field, 'results');
+  });
+
   test('the node\'s own id is not a remote prober', async () => {
     const r = await post(`${ts.api}/v1/probes`, report('test-node', false));
     assert.equal(r.status, 403);

@@ -17,6 +17,12 @@ interface ProbeBody {
   results: { region: string; endpoint: string; ok: boolean; rttMs?: number; error?: string }[];
 }
 
+/**
+ * Results per report. A report is handled in one go on the event loop that also answers DNS: 10 000 results
+ * held it 175-800 ms, 1 000 hold it ~20 ms. `gslb probe` sends larger rounds in several reports.
+ */
+export const MAX_RESULTS_PER_REPORT = 1000;
+
 const probeSchema = {
   body: {
     type: 'object',
@@ -27,7 +33,7 @@ const probeSchema = {
       results: {
         type: 'array',
         minItems: 1,
-        maxItems: 10_000,
+        maxItems: MAX_RESULTS_PER_REPORT,
         items: {
           type: 'object',
           additionalProperties: false,
@@ -62,12 +68,18 @@ export function registerProbeRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const admission = probers.admit(prober);
     let updates: ProbeUpdate[];
     let states: [string, ProberState][];
+    // A report names few regions and endpoints many times: each is looked up once per report.
+    const addressesOf = new Map<string, Set<string> | undefined>();
+    const canonicalOf = new Map<string, string>();
     try {
       updates = results.map((r, i) => {
         const region = snap.regions.get(r.region);
         if (!region) throw Errors.badRequest(`region "${r.region}" does not exist`, `results[${i}].region`);
-        const endpoint = canonicalEndpoint(r.endpoint);
-        if (![...region.v4, ...region.v6, ...region.hosts].some((e) => e.address === endpoint))
+        let endpoint = canonicalOf.get(r.endpoint);
+        if (endpoint === undefined) canonicalOf.set(r.endpoint, (endpoint = canonicalEndpoint(r.endpoint)));
+        let addresses = addressesOf.get(r.region);
+        if (addresses === undefined) addressesOf.set(r.region, (addresses = new Set([...region.v4, ...region.v6, ...region.hosts].map((e) => e.address))));
+        if (!addresses.has(endpoint))
           throw Errors.badRequest(`endpoint ${r.endpoint} is not in region "${r.region}"`, `results[${i}].endpoint`);
         const check = region.region.check;
         return {
