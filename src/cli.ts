@@ -32,6 +32,7 @@ Run "gslb <command> --help" for a command's options.`,
   --api-token TOKEN    GSLB_API_TOKEN   bearer token for mutating API calls   [none]
   --log-level LEVEL    GSLB_LOG_LEVEL   fatal|error|warn|info|debug|trace     [info]
   --query-log RATE     GSLB_QUERY_LOG   log this fraction of queries (0-1)    [0: off]
+  --probers NAME,...   GSLB_PROBERS     remote probers whose reports count    [none; a token lets reports register]
 
 Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
   check: `Usage: gslb check [--zones DIR]

@@ -22,6 +22,8 @@ export interface ServeOptions {
   logLevel: string;
   /** Fraction of queries written to the query log (0 = off). */
   queryLog: number;
+  /** Remote probers whose reports count (`--probers`); more may register with an authenticated report. */
+  probers: string[];
 }
 
 export class UsageError extends Error {}
@@ -46,6 +48,7 @@ export const SERVE_OPTIONS = {
   apiToken: { flag: '--api-token', env: 'GSLB_API_TOKEN' },
   logLevel: { flag: '--log-level', env: 'GSLB_LOG_LEVEL' },
   queryLog: { flag: '--query-log', env: 'GSLB_QUERY_LOG' },
+  probers: { flag: '--probers', env: 'GSLB_PROBERS', repeatable: true },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -88,6 +91,18 @@ export function parseListen(text: string, what: string): ListenAddress {
   if (port > 65535) throw new UsageError(`${what}: port ${port} is out of range`);
   if (isIP(host) === 0 && host !== 'localhost') throw new UsageError(`${what}: "${host}" is not an IP address`);
   return { host: host === 'localhost' ? '127.0.0.1' : host, port };
+}
+
+/** What a prober may be called (the same rule as `gslb probe --name` and the `POST /v1/probes` schema). */
+export const PROBER_NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
+/** At most this many probers are configured, and at most this many more registered through the API. */
+export const MAX_PROBERS = 64;
+
+function parseProbers(names: string[]): string[] {
+  const out = [...new Set(names)];
+  for (const n of out) if (!PROBER_NAME.test(n)) throw new UsageError(`--probers: "${n}" is not a prober name (1-128 letters, digits, "_", ".", ":", "@" or "-")`);
+  if (out.length > MAX_PROBERS) throw new UsageError(`--probers: ${out.length} names, at most ${MAX_PROBERS}`);
+  return out;
 }
 
 export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeOptions {
@@ -145,7 +160,10 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (!/^\d*\.?\d+$/.test(queryLogText) || !(queryLog >= 0 && queryLog <= 1))
     throw new UsageError(`--query-log: "${queryLogText}" is not a sampling rate from 0 (off) to 1 (every query)`);
 
+  const probers = parseProbers(list(SERVE_OPTIONS.probers) ?? []);
+
   return {
+    probers,
     queryLog,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
     dns,

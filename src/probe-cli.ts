@@ -21,6 +21,9 @@ the results to the API (the first URL that answers). Runs until SIGTERM/SIGINT; 
   --concurrency N     checks in flight at once                             [64]
   --once              one round, then exit (0 when every report was accepted)`;
 
+/** `MAX_RESULTS_PER_REPORT` of the API (src/api/routes/probes.ts). */
+const REPORT_BATCH = 1000;
+
 interface RegionView {
   name: string;
   check?: HealthCheck;
@@ -90,12 +93,16 @@ async function round(apis: string[], prober: string, token: string | undefined, 
     );
     if (results.length === 0) return true;
     try {
-      const res = await fetch(new URL('/v1/probes', api), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ prober, results }),
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+      // The API takes at most REPORT_BATCH results per report (each report is handled in one go).
+      for (let i = 0; i < results.length; i += REPORT_BATCH) {
+        const res = await fetch(new URL('/v1/probes', api), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ prober, results: results.slice(i, i + REPORT_BATCH) }),
+        });
+        if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+        await res.arrayBuffer();
+      }
       const down = results.filter((r) => !r.ok).length;
       process.stdout.write(`${new Date().toISOString()} ${prober}: reported ${results.length} result(s), ${down} failing, to ${api}\n`);
       return true;

@@ -19,6 +19,8 @@ import { parseRedisUrl } from './store/redis-connect.js';
 import { SharedState } from './store/shared-state.js';
 import { StateCache } from './store/state-cache.js';
 import type { Store } from './store/types.js';
+import { ProberRegistry } from './api/probers.js';
+import { ProbePruner, type ProbePrunerOptions } from './store/probe-pruner.js';
 import { combineObservers, type QueryObserver } from './dns/observer.js';
 import { queryLogObserver } from './dns/query-log.js';
 import { TransitionTracker } from './health/transitions.js';
@@ -50,6 +52,8 @@ export interface ServerExtras {
   checker?: Partial<CheckerOptions>;
   /** How long state changes are coalesced before a snapshot rebuild. */
   coalesceMs?: number;
+  /** How often stale probe states are pruned, and (tests) after how long a state is stale. */
+  probers?: ProbePrunerOptions;
 }
 
 function createStore(opts: ServeOptions, log: Logger): Store {
@@ -83,6 +87,10 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     await store.close();
     throw new StartupError(`store: ${(err as Error).message}`);
   }
+  // Who may report probes: configured names, and (with a token) those registered in the store by any node.
+  const probers = new ProberRegistry({ configured: opts.probers, nodeId: opts.nodeId, registration: opts.apiToken !== undefined });
+  probers.seed(cache.state.probes);
+  store.onChange((c) => probers.apply(c));
   const mgr = new SnapshotManager(initial.zoneSet, {
     nodeId: opts.nodeId,
     locator: geo.locator,
@@ -97,7 +105,19 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const transitions = new TransitionTracker(log.child({ module: 'health' }));
   transitions.observe(holder.current());
   holder.onSwap((snap) => transitions.observe(snap));
-  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId });
+  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId, probers });
+  probers.onGone((p) => telemetry.forgetProber(p));
+  const pruner = new ProbePruner(
+    {
+      store,
+      probes: () => cache.state.probes,
+      regions: () => holder.current().regions,
+      log: storeLog,
+      onPruned: (n) => (telemetry.probePrune.states += n),
+    },
+    extras.probers,
+  );
+  pruner.start();
   rebuildObserver = (kind, ms) => telemetry.observeRebuild(kind, ms);
   const traffic = new TrafficHistory([telemetry.dns]);
   traffic.start();
@@ -132,6 +152,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const bound: ListenAddress[] = [];
   const stopAll = async () => {
     checker.stop();
+    pruner.stop();
     traffic.stop();
     mgr.stop();
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
@@ -170,6 +191,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     shared,
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
+    probers,
     notReadyReason: () => {
       if (holder.current().zones.size === 0) return 'no zones loaded';
       if (!store.available()) return `${store.kind} store unavailable`;

@@ -31,7 +31,7 @@ const nodes: Record<string, TestServer> = {};
 const all = () => Object.values(nodes);
 
 async function startNode(name: string): Promise<TestServer> {
-  const ts = await startTestServer({ 'example.yaml': EXAMPLE_ZONE }, { nodeId: `node-${name}`, args: ['--redis', redisUrl] });
+  const ts = await startTestServer({ 'example.yaml': EXAMPLE_ZONE }, { nodeId: `node-${name}`, args: ['--redis', redisUrl, '--probers', 'probe-1,probe-2'] });
   nodes[name] = ts;
   return ts;
 }

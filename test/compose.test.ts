@@ -460,7 +460,8 @@ describe('README: a cluster in one command', () => {
     const demo = readFileSync(join(ROOT, 'deploy/compose/zones/demo.yaml'), 'utf8').replace(/^[ \t]+check: .*\n/gm, '');
     assert.ok(!/\bcheck:/.test(demo));
     const bundled = createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
-    const ts = await startTestServer({ 'demo.yaml': demo }, { args: ['--geoip', bundled] });
+    // The nodes' checkers are simulated as remote probers here: in-process, every name must be configured.
+    const ts = await startTestServer({ 'demo.yaml': demo }, { args: ['--geoip', bundled, '--probers', 'gslb-a,gslb-b,prober-1'] });
     try {
       const { zoneSet } = loadZoneDir(join(ROOT, 'deploy/compose/zones'));
       const addressesOf = (region: string) => zoneSet!.regions.get(region)!.endpoints.map((e) => e.address);

@@ -376,6 +376,10 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_endpoint_up',
         'gslb_health_transitions_total',
         'gslb_probe_reports_total',
+        'gslb_probe_reports_rejected_total',
+        'gslb_probers',
+        'gslb_probe_states_pruned_total',
+        'gslb_api_bodies_rejected_total',
         'gslb_store_up',
         'gslb_snapshot_version',
         'gslb_snapshot_rebuild_duration_seconds',
@@ -435,7 +439,7 @@ services:
   app: { policy: failover, regions: [primary], ttl: 30 }
 `,
       },
-      { nodeId: 'health-node' },
+      { nodeId: 'health-node', args: ['--probers', 'p-x'] },
     );
   });
   after(async () => {
@@ -732,7 +736,8 @@ services:
   app: { policy: failover, regions: [pool, plain], ttl: 30 }
 `,
       },
-      { nodeId: 'probe-node' },
+      // The probers these tests run (without --api-token only configured probers may report).
+      { nodeId: 'probe-node', args: ['--probers', 'probe-test,probe-second,probe-loop'] },
     );
   });
   after(async () => {

@@ -280,7 +280,8 @@ describe('README shell examples', () => {
     const probe6 = createTcpServer();
     haveIpv6 = await listen(probe6, 0, '::1');
     if (haveIpv6) probe6.close();
-    const base = ['--zones', join(ROOT, 'zones'), '--data', data];
+    // The README's probing example names its prober: a node accepts reports only from known probers.
+    const base = ['--zones', join(ROOT, 'zones'), '--data', data, '--probers', 'probe-fra-1'];
     const defaultsFree = (await tcpFree(README_API_PORT)) && (await tcpFree(README_DNS_PORT)) && (await udpFree(README_DNS_PORT));
     let started: ServeProcess | undefined;
     if (defaultsFree) {

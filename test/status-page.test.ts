@@ -59,7 +59,7 @@ test('status page in headless Chromium follows probe reports and drains', { time
   let ts: TestServer | undefined;
   let browser: BrowserContext | undefined;
   try {
-    ts = await startTestServer({ 'zone.yaml': ZONE });
+    ts = await startTestServer({ 'zone.yaml': ZONE }, { args: ['--probers', 'probe-fra-1,probe-iad-1'] });
     const api = ts.api;
     const apiOrigin = new URL(api).origin;
     // A fresh, throwaway profile: Playwright refuses `--user-data-dir` in `launch()` args and takes it here.

@@ -10,8 +10,10 @@ import type { SnapshotManager } from '../snapshot/manager.js';
 import type { SharedState } from '../store/shared-state.js';
 import { StoreUnavailableError } from '../store/types.js';
 import { ApiError, Errors } from './errors.js';
+import { describeBodyError, installJsonParser, JSON_BODY_LIMIT } from './json-limits.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerLatencyRoutes } from './routes/latency.js';
+import type { ProberRegistry } from './probers.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerRegionRoutes } from './routes/regions.js';
 import { registerStatusRoutes } from './routes/status.js';
@@ -31,6 +33,8 @@ export interface ApiDeps {
   shared: SharedState;
   log: Logger;
   apiToken: string | undefined;
+  /** Who may report probes; without it, no configured probers (see probers.ts). */
+  probers?: ProberRegistry;
   /** Why the node is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
 }
@@ -50,9 +54,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // pino's Logger and Fastify's base logger differ only in optional members.
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1 << 20,
+    bodyLimit: JSON_BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
   });
+
+  installJsonParser(app, { onReject: (reason) => deps.telemetry?.countBodyRejection(reason) });
 
   app.addHook('onRequest', async (req) => {
     if (deps.apiToken !== undefined && MUTATING.has(req.method) && !tokenMatches(deps.apiToken, req.headers.authorization))
@@ -71,6 +77,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       return reply.status(err.statusCode).send({ error: err.message, ...(err.field ? { field: err.field } : {}) });
     }
     const fe = err as FastifyError;
+    const refused = describeBodyError(fe.code, req.headers['content-type']);
+    if (refused) {
+      deps.telemetry?.countBodyRejection(refused.reason);
+      return reply.status(refused.status).send({ error: refused.error, field: 'body' });
+    }
     if (fe.validation && fe.validation.length > 0) {
       const v = fe.validation[0]!;
       const params = v.params as Record<string, unknown>;

@@ -17,6 +17,8 @@ export interface TelemetryDeps {
   transitions: TransitionTracker;
   store: { kind: string; available(): boolean };
   nodeId: string;
+  /** Who may report probes (api/probers.ts): how many are known, how many reports were refused. */
+  probers?: { configured: ReadonlySet<string>; registeredCount(): number; rejected: { unknown: number; limit: number } };
 }
 
 export class Telemetry {
@@ -24,6 +26,10 @@ export class Telemetry {
   readonly dns = new DnsCounters();
   readonly probeReports = new Map<string, number>();
   readonly reloads = { success: 0, failure: 0 };
+  /** Probe states deleted by the pruner (no report for too long). */
+  readonly probePrune = { states: 0 };
+  /** API request bodies refused before a route ran, by reason (size, depth, syntax, type). */
+  readonly bodyRejections = new Map<string, number>();
   private readonly queryDuration: Histogram;
   private readonly rebuildDuration: Histogram<'kind'>;
 
@@ -156,6 +162,40 @@ export class Telemetry {
         for (const [prober, v] of probeReports) this.inc({ prober }, v);
       },
     });
+    const probers = deps.probers;
+    if (probers) {
+      new Gauge({
+        name: 'gslb_probers',
+        help: 'Remote probers known: configured (--probers) and registered (in the store: by an authenticated report, or other nodes\' checkers).',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.set({ kind: 'configured' }, probers.configured.size);
+          this.set({ kind: 'registered' }, probers.registeredCount());
+        },
+      });
+      new Counter({
+        name: 'gslb_probe_reports_rejected_total',
+        help: 'Probe reports refused (403): unknown (prober not configured, or this node\'s id), limit (no room to register it).',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          this.reset();
+          this.inc({ reason: 'unknown' }, probers.rejected.unknown);
+          this.inc({ reason: 'limit' }, probers.rejected.limit);
+        },
+      });
+    }
+    const probePrune = this.probePrune;
+    new Counter({
+      name: 'gslb_probe_states_pruned_total',
+      help: 'Probe states deleted by this node because no report came for too long (10 x the freshness window).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(probePrune.states);
+      },
+    });
     new Gauge({
       name: 'gslb_store_up',
       help: 'Whether the state store accepts writes (1) or not (0).',
@@ -179,6 +219,17 @@ export class Telemetry {
       labelNames: ['kind'],
       buckets: [1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
+    });
+    const bodyRejections = this.bodyRejections;
+    new Counter({
+      name: 'gslb_api_bodies_rejected_total',
+      help: 'API request bodies refused before parsing or routing: size (over the limit), depth (nested too deep), syntax, type (not JSON).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const reason of ['size', 'depth', 'syntax', 'type']) this.inc({ reason }, bodyRejections.get(reason) ?? 0);
+      },
     });
     const reloads = this.reloads;
     new Counter({
@@ -209,6 +260,15 @@ export class Telemetry {
 
   countProbeReports(prober: string, n: number): void {
     this.probeReports.set(prober, (this.probeReports.get(prober) ?? 0) + n);
+  }
+
+  /** A prober with no state left: its series goes (the prober name set is bounded by what the store holds). */
+  forgetProber(prober: string): void {
+    this.probeReports.delete(prober);
+  }
+
+  countBodyRejection(reason: string): void {
+    this.bodyRejections.set(reason, (this.bodyRejections.get(reason) ?? 0) + 1);
   }
 
   observeRebuild(kind: 'zones' | 'state', ms: number): void {

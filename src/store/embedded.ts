@@ -143,6 +143,21 @@ export class EmbeddedStore implements Store {
     await this.persist();
   }
 
+  async pruneProbes(stale: [string, number][]): Promise<string[]> {
+    const gone: [string, null][] = [];
+    for (const [key, at] of stale) {
+      const s = this.data.probes.get(key);
+      if (s && s.at <= at) {
+        this.data.probes.delete(key);
+        gone.push([key, null]);
+      }
+    }
+    if (gone.length === 0) return [];
+    this.emit({ kind: 'probes', states: gone });
+    await this.persist();
+    return gone.map(([key]) => key);
+  }
+
   /** Resolves when a flush that began after this call has reached the disk. */
   private persist(): Promise<void> {
     this.pending ??= (async () => {

@@ -81,6 +81,23 @@ redis.call('PUBLISH', ARGV[1], msg)
 return msg
 `;
 
+/** Delete probe states not reported since the given time (see Store.pruneProbes), and publish the deletions. */
+const PRUNE_SCRIPT = `
+local stale = cjson.decode(ARGV[3])
+local gone = {}
+for _, e in ipairs(stale) do
+  local cur = redis.call('HGET', KEYS[1], e[1])
+  if cur and tonumber(cjson.decode(cur).at) <= tonumber(e[2]) then
+    redis.call('HDEL', KEYS[1], e[1])
+    gone[#gone + 1] = '[' .. cjson.encode(e[1]) .. ',null]'
+  end
+end
+if #gone == 0 then return '' end
+local msg = '{"kind":"probes","id":"' .. ARGV[2] .. '","states":[' .. table.concat(gone, ',') .. ']}'
+redis.call('PUBLISH', ARGV[1], msg)
+return msg
+`;
+
 /** The safety net for missed notifications: a full re-read this often. */
 const RESYNC_MS = 10_000;
 /** Bound on the ids remembered for the own-change bookkeeping below (only grows while pub/sub is away). */
@@ -409,6 +426,16 @@ export class RedisStore implements Store {
       m.hset(this.keys.probes, ...states.flatMap(([k, v]) => [k, JSON.stringify(v)]));
       m.publish(this.keys.channel, JSON.stringify(change));
     });
+  }
+
+  async pruneProbes(stale: [string, number][]): Promise<string[]> {
+    if (stale.length === 0) return [];
+    const id = this.nextId();
+    const msg = await this.run(() => this.cmd.eval(PRUNE_SCRIPT, 1, this.keys.probes, this.keys.channel, id, JSON.stringify(stale)));
+    if (msg === '') return [];
+    const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
+    this.emitOwn(id, change);
+    return change.states.map(([key]) => key);
   }
 
   async close(): Promise<void> {

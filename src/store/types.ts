@@ -114,6 +114,12 @@ export interface Store {
   recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]>;
   /** Write probe states as they are (a node pushing what its checks found while the store was away). */
   restoreProbes(states: [string, ProberState][]): Promise<void>;
+  /**
+   * Delete stale probe states: each `[key, at]` is deleted only if its state's last report is still at or
+   * before `at` (a report that arrived meanwhile keeps it). Resolves with the keys deleted; listeners get a
+   * `probes` change with `null` for each.
+   */
+  pruneProbes(stale: [key: string, at: number][]): Promise<string[]>;
   /** Changes made by any node, this one included. */
   onChange(listener: (change: StoreChange) => void): void;
   close(): Promise<void>;
