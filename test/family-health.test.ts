@@ -27,6 +27,8 @@ const zone = (port: number, closedPort: number) => `
 zone: ${Z}
 soa: { mname: ns1.other.test, rname: hostmaster.other.test, serial: 1, minimum: 60 }
 ns: [ns1.other.test]
+records:
+  old: { CNAME: legacy }
 regions:
   ny:
     location: { lat: 40.71, lon: -74.01 }
@@ -142,6 +144,12 @@ describe('issue 14: no subnet-specific NODATA', () => {
     assert.ok(r.authority[0]!.ttl <= 20, `SOA TTL ${r.authority[0]!.ttl} > service TTL 20 (zone negative TTL is 60)`);
     const a = await ask('legacy', RRType.A, subnet24(NEW_YORK, 1));
     assert.deepEqual(addrs(a), ['203.0.113.30']);
+    // Through a CNAME to the service: the chain, then the SOA with the same capped TTL.
+    const chained = await ask('old', RRType.AAAA, subnet24(NEW_YORK, 1));
+    assert.deepEqual(chained.answers.map((x) => x.type), [RRType.CNAME]);
+    assert.equal(chained.authority[0]?.type, RRType.SOA);
+    assert.ok(chained.authority[0]!.ttl <= 20, `SOA TTL ${chained.authority[0]!.ttl} after a CNAME`);
+    assert.equal((chained.authority[0]!.data as { minimum: number }).minimum, 60, 'the SOA record itself is unchanged');
     const ex = await explainFor('legacy', 'AAAA', subnet24(NEW_YORK, 1));
     assert.match(ex.reason, /no region of the service has IPv6 endpoints/);
   });
