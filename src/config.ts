@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import type { ListenAddress } from './dns/udp.js';
 import { parseRedisUrl } from './store/redis-connect.js';
+import { parseDuration } from './util/duration.js';
 
 export interface ServeOptions {
   zonesDir: string;
@@ -22,6 +23,8 @@ export interface ServeOptions {
   logLevel: string;
   /** Fraction of queries written to the query log (0 = off). */
   queryLog: number;
+  /** Zone-file changes are read once the files have been unchanged this long. */
+  reloadSettleMs: number;
 }
 
 export class UsageError extends Error {}
@@ -46,6 +49,7 @@ export const SERVE_OPTIONS = {
   apiToken: { flag: '--api-token', env: 'GSLB_API_TOKEN' },
   logLevel: { flag: '--log-level', env: 'GSLB_LOG_LEVEL' },
   queryLog: { flag: '--query-log', env: 'GSLB_QUERY_LOG' },
+  reloadSettle: { flag: '--reload-settle', env: 'GSLB_RELOAD_SETTLE' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -145,8 +149,14 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (!/^\d*\.?\d+$/.test(queryLogText) || !(queryLog >= 0 && queryLog <= 1))
     throw new UsageError(`--query-log: "${queryLogText}" is not a sampling rate from 0 (off) to 1 (every query)`);
 
+  const reloadSettleText = one(SERVE_OPTIONS.reloadSettle) ?? '2s';
+  const reloadSettleMs = parseDuration(reloadSettleText);
+  if (reloadSettleMs === undefined || reloadSettleMs > 3_600_000)
+    throw new UsageError(`--reload-settle: "${reloadSettleText}" is not a duration from 0s to 1h (e.g. 500ms, 2s)`);
+
   return {
     queryLog,
+    reloadSettleMs,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
     dns,
     api,

@@ -150,9 +150,17 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
   }
 
-  const reloader = new ZoneReloader(opts.zonesDir, (zs) => mgr.applyZoneSet(zs), log.child({ module: 'zones' }), (o) => {
-    if (o.ok) telemetry.reloads.success++;
-    else telemetry.reloads.failure++;
+  const reloader = new ZoneReloader({
+    dir: opts.zonesDir,
+    apply: (zs) => mgr.applyZoneSet(zs),
+    log: log.child({ module: 'zones' }),
+    settleMs: opts.reloadSettleMs,
+    initialZones: initial.zoneSet.zones.length,
+    onOutcome: (o) => {
+      if (o.ok) telemetry.reloads.success++;
+      else telemetry.reloads.failure++;
+      if (o.reason) telemetry.reloadRejections[o.reason]++;
+    },
   });
   reloader.start();
   const reloadGeo = () => {

@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { parseServeOptions, UsageError } from '../src/config.js';
 import { RRType } from '../src/dns/constants.js';
 import { rrText, udpQuery, type Target } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
@@ -53,7 +54,7 @@ async function watchAnswers(dns: Target, done: (last: string) => boolean, deadli
 
 async function metric(apiPort: number, name: string, labels: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -78,6 +79,14 @@ function workDir(): string {
 }
 
 describe('zone reload safety', () => {
+  test('--reload-settle takes a duration, defaults to 2 s, and names itself when wrong', () => {
+    assert.equal(parseServeOptions([], {}).reloadSettleMs, 2000);
+    assert.equal(parseServeOptions(['--reload-settle', '500ms'], {}).reloadSettleMs, 500);
+    assert.equal(parseServeOptions([], { GSLB_RELOAD_SETTLE: '0s' }).reloadSettleMs, 0);
+    for (const bad of ['soon', '-1s', '2d', '3h'])
+      assert.throws(() => parseServeOptions(['--reload-settle', bad], {}), (e: unknown) => e instanceof UsageError && /--reload-settle: "/.test(e.message), bad);
+  });
+
   test('a file written in two halves 1 s apart is never served half-way', async () => {
     const work = workDir();
     const zones = join(work, 'zones');

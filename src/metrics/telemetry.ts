@@ -11,6 +11,7 @@ import type { TransitionTracker } from '../health/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import { decisionCacheStats } from '../steering/decide.js';
 import { DnsCounters, TRANSPORTS } from './dns-counters.js';
+import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../zone/reloader.js';
 
 export interface TelemetryDeps {
   holder: SnapshotHolder;
@@ -24,6 +25,8 @@ export class Telemetry {
   readonly dns = new DnsCounters();
   readonly probeReports = new Map<string, number>();
   readonly reloads = { success: 0, failure: 0 };
+  /** Refused reloads (also counted as failures above), by why: a fixed label set. */
+  readonly reloadRejections = Object.fromEntries(RELOAD_REJECT_REASONS.map((r) => [r, 0])) as Record<ReloadRejectReason, number>;
   private readonly queryDuration: Histogram;
   private readonly rebuildDuration: Histogram<'kind'>;
 
@@ -190,6 +193,17 @@ export class Telemetry {
         this.reset();
         this.inc({ result: 'success' }, reloads.success);
         this.inc({ result: 'failure' }, reloads.failure);
+      },
+    });
+    const rejections = this.reloadRejections;
+    new Counter({
+      name: 'gslb_zone_reloads_rejected_total',
+      help: 'Zone reloads refused while the last good configuration kept serving, by reason: invalid (validation errors, logged as file:line) or no_zones (the change removed every zone).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const reason of RELOAD_REJECT_REASONS) this.inc({ reason }, rejections[reason]);
       },
     });
   }
