@@ -142,6 +142,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
       const [u, t, port] = await bindPair(at, responderUdp, responderTcp, dnsLog, extras.tcpLimits ?? DEFAULT_TCP_LIMITS, observer);
       udp.push(u);
       tcp.push(t);
+      telemetry.tcpListeners.push(t);
       bound.push({ host: at.host, port });
       dnsLog.info({ host: at.host, port }, 'dns listening (udp+tcp)');
     }
