@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../src/dns/decode.js';
+import { clientKeys } from '../src/dns/tcp-clients.js';
 import { buildQuery, tcpRaw } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -131,6 +132,15 @@ describe('TCP', () => {
       for (const s of opened) s.destroy();
       await limited.stop();
     }
+  });
+
+  test('clients are grouped by address and by /24 (IPv4) or /56 (IPv6)', () => {
+    assert.deepEqual(clientKeys('192.0.2.7'), { address: '192.0.2.7', network: '192.0.2/24' });
+    assert.deepEqual(clientKeys('::ffff:192.0.2.8'), { address: '192.0.2.8', network: '192.0.2/24' });
+    const net = (a: string) => clientKeys(a).network;
+    assert.equal(net('2001:db8:1:100::1'), net('2001:db8:1:1ff:ffff::2'));
+    assert.notEqual(net('2001:db8:1:100::1'), net('2001:db8:1:200::1'));
+    assert.equal(clientKeys('2001:db8::1').address, '2001:db8::1');
   });
 
   test('a runt or a response inside a frame gets nothing, and the connection goes on', async () => {
