@@ -24,6 +24,7 @@ import { queryLogObserver } from './dns/query-log.js';
 import { TransitionTracker } from './health/transitions.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { TrafficHistory } from './metrics/traffic.js';
+import { fingerprintZoneDir } from './zone/dir-fingerprint.js';
 import { loadZoneDir } from './zone/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
 import { formatError } from './zone/types.js';
@@ -64,6 +65,7 @@ function createStore(opts: ServeOptions, log: Logger): Store {
 }
 
 export async function startServer(opts: ServeOptions, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
+  const initialZoneState = fingerprintZoneDir(opts.zonesDir);
   const initial = loadZoneDir(opts.zonesDir);
   if (!initial.zoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
   if (initial.zoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
@@ -157,6 +159,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     log: log.child({ module: 'zones' }),
     settleMs: opts.reloadSettleMs,
     initialZones: initial.zoneSet.zones.length,
+    initialState: initialZoneState,
     onOutcome: (o) => {
       if (o.ok) telemetry.reloads.success++;
       else telemetry.reloads.failure++;

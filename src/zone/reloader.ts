@@ -36,6 +36,11 @@ export interface ReloaderOptions {
   settleMs: number;
   /** Zones the server started with: an empty directory is only refused once some zone has been served. */
   initialZones: number;
+  /**
+   * The directory as it was just before the startup load read it; without it, the state at start() is taken,
+   * and a change made between the two would wait for the next one.
+   */
+  initialState?: DirFingerprint;
 }
 
 export class ZoneReloader {
@@ -58,9 +63,10 @@ export class ZoneReloader {
   }
 
   start(): void {
-    this.loaded = this.seen = fingerprintZoneDir(this.o.dir);
+    this.loaded = this.o.initialState ?? fingerprintZoneDir(this.o.dir);
+    this.seen = this.loaded;
     this.seenSince = Date.now();
-    this.watchDir(this.loaded.realDir);
+    this.watchDir(fingerprintZoneDir(this.o.dir).realDir);
     this.poller = setInterval(() => this.check(), this.pollMs);
     this.poller.unref();
   }
