@@ -22,6 +22,7 @@ Run "gslb <command> --help" for a command's options.`,
   serve: `Usage: gslb serve [options]        (each option also from the environment variable shown)
 
   --zones DIR          GSLB_ZONES       zone files *.yaml                     [./zones]
+  --reload-settle DUR  GSLB_RELOAD_SETTLE  read zone changes once quiet this long [2s]
   --dns HOST:PORT,...  GSLB_DNS         UDP+TCP listeners, [::1]:PORT for v6  [127.0.0.1:8053]
   --api HOST:PORT      GSLB_API         HTTP API                              [127.0.0.1:8080]
   --geoip FILE,...     GSLB_GEOIP       MMDB files, first match wins          [bundled database]

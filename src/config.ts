@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import type { ListenAddress } from './dns/udp.js';
 import { parseRedisUrl } from './store/redis-connect.js';
+import { parseDuration } from './util/duration.js';
 
 export interface ServeOptions {
   zonesDir: string;
@@ -24,6 +25,8 @@ export interface ServeOptions {
   queryLog: number;
   /** Remote probers whose reports count (`--probers`); more may register with an authenticated report. */
   probers: string[];
+  /** Zone-file changes are read once the files have been unchanged this long. */
+  reloadSettleMs: number;
 }
 
 export class UsageError extends Error {}
@@ -49,6 +52,7 @@ export const SERVE_OPTIONS = {
   logLevel: { flag: '--log-level', env: 'GSLB_LOG_LEVEL' },
   queryLog: { flag: '--query-log', env: 'GSLB_QUERY_LOG' },
   probers: { flag: '--probers', env: 'GSLB_PROBERS', repeatable: true },
+  reloadSettle: { flag: '--reload-settle', env: 'GSLB_RELOAD_SETTLE' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -161,10 +165,15 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     throw new UsageError(`--query-log: "${queryLogText}" is not a sampling rate from 0 (off) to 1 (every query)`);
 
   const probers = parseProbers(list(SERVE_OPTIONS.probers) ?? []);
+  const reloadSettleText = one(SERVE_OPTIONS.reloadSettle) ?? '2s';
+  const reloadSettleMs = parseDuration(reloadSettleText);
+  if (reloadSettleMs === undefined || reloadSettleMs > 3_600_000)
+    throw new UsageError(`--reload-settle: "${reloadSettleText}" is not a duration from 0s to 1h (e.g. 500ms, 2s)`);
 
   return {
     probers,
     queryLog,
+    reloadSettleMs,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
     dns,
     api,

@@ -26,6 +26,7 @@ import { queryLogObserver } from './dns/query-log.js';
 import { TransitionTracker } from './health/transitions.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { TrafficHistory } from './metrics/traffic.js';
+import { fingerprintZoneDir } from './zone/dir-fingerprint.js';
 import { loadZoneDir } from './zone/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
 import { formatError } from './zone/types.js';
@@ -68,6 +69,7 @@ function createStore(opts: ServeOptions, log: Logger): Store {
 }
 
 export async function startServer(opts: ServeOptions, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
+  const initialZoneState = fingerprintZoneDir(opts.zonesDir);
   const initial = loadZoneDir(opts.zonesDir);
   if (!initial.zoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
   if (initial.zoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
@@ -163,6 +165,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
       const [u, t, port] = await bindPair(at, responderUdp, responderTcp, dnsLog, extras.tcpLimits ?? DEFAULT_TCP_LIMITS, observer);
       udp.push(u);
       tcp.push(t);
+      telemetry.tcpListeners.push(t);
       bound.push({ host: at.host, port });
       dnsLog.info({ host: at.host, port }, 'dns listening (udp+tcp)');
     }
@@ -171,9 +174,18 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
   }
 
-  const reloader = new ZoneReloader(opts.zonesDir, (zs) => mgr.applyZoneSet(zs), log.child({ module: 'zones' }), (o) => {
-    if (o.ok) telemetry.reloads.success++;
-    else telemetry.reloads.failure++;
+  const reloader = new ZoneReloader({
+    dir: opts.zonesDir,
+    apply: (zs) => mgr.applyZoneSet(zs),
+    log: log.child({ module: 'zones' }),
+    settleMs: opts.reloadSettleMs,
+    initialZones: initial.zoneSet.zones.length,
+    initialState: initialZoneState,
+    onOutcome: (o) => {
+      if (o.ok) telemetry.reloads.success++;
+      else telemetry.reloads.failure++;
+      if (o.reason) telemetry.reloadRejections[o.reason]++;
+    },
   });
   reloader.start();
   const reloadGeo = () => {

@@ -384,6 +384,9 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_snapshot_version',
         'gslb_snapshot_rebuild_duration_seconds',
         'gslb_zone_reloads_total',
+        'gslb_zone_reloads_rejected_total',
+        'gslb_dns_tcp_connections',
+        'gslb_dns_tcp_closed_total',
       ]),
     );
     for (const [name, type] of types) {

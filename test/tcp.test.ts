@@ -1,8 +1,9 @@
-/** DNS over TCP (RFC 7766): framing, pipelining, split frames, idle timeout, connection cap. */
+/** DNS over TCP (RFC 7766): framing, pipelining, split frames, idle timeout, connection cap and per-client limit. */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../src/dns/decode.js';
+import { clientKeys } from '../src/dns/tcp-clients.js';
 import { buildQuery, tcpRaw } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -67,34 +68,79 @@ describe('TCP', () => {
     assert.ok(closed, 'closed after the idle timeout');
   });
 
-  test('connections over the cap are refused while the others keep working', async () => {
-    const open = await Promise.all(
-      [0, 1, 2].map(
-        () =>
-          new Promise<ReturnType<typeof connect>>((resolve) => {
-            const s = connect(ts.tcp, () => resolve(s));
-          }),
-      ),
-    );
-    const extra = connect(ts.tcp);
-    const extraClosed = await new Promise<boolean>((resolve) => {
-      extra.on('close', () => resolve(true));
-      extra.on('error', () => undefined);
-      setTimeout(() => resolve(false), 2000);
-    });
-    assert.ok(extraClosed, 'the fourth connection is dropped');
-    const reply = await new Promise<Buffer>((resolve) => {
-      open[0]!.on('data', (c) => resolve(c));
-      open[0]!.write(frame(buildQuery({ name: `ns1.${Z}`, id: 1 })));
-    });
-    assert.equal(decodeMessage(reply.subarray(2)).id, 1);
-    for (const s of open) s.destroy();
-    // Once they are gone, new connections are served again (the server notices the closes asynchronously).
-    let served = false;
-    for (let i = 0; i < 20 && !served; i++) {
-      served = (await tcpRaw(ts.tcp, [buildQuery({ name: `ns1.${Z}` })], 1, 200)).length === 1;
+  test('over the cap, the oldest idle connection gives way; connections inside a query are never taken', async () => {
+    const capped = await startTestServer({ 'example.yaml': EXAMPLE_ZONE }, { extras: { tcpLimits: { idleTimeoutMs: 20_000, maxConnections: 3 } } });
+    const opened: ReturnType<typeof connect>[] = [];
+    const openOne = () =>
+      new Promise<ReturnType<typeof connect>>((resolve) => {
+        const s = connect(capped.tcp, () => resolve(s));
+        s.on('error', () => undefined);
+        opened.push(s);
+      });
+    const closed = (s: ReturnType<typeof connect>, ms = 3000) =>
+      new Promise<boolean>((resolve) => {
+        if (s.destroyed) return resolve(true);
+        const t = setTimeout(() => resolve(false), ms);
+        s.once('close', () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+    try {
+      const first = await openOne();
+      await new Promise((r) => setTimeout(r, 20));
+      const others = [await openOne(), await openOne()];
+      const fourth = await openOne();
+      assert.ok(await closed(first), 'the connection idle the longest is closed to admit the fourth');
+      // Every remaining connection starts a query (one byte of a frame): none is idle, so a fifth is refused.
+      const busy = [...others, fourth];
+      const q = frame(buildQuery({ name: `ns1.${Z}`, id: 7 }));
+      for (const s of busy) s.write(q.subarray(0, 1));
+      await new Promise((r) => setTimeout(r, 100));
+      const fifth = await openOne();
+      assert.ok(await closed(fifth), 'the fifth connection is refused');
+      for (const s of busy) assert.equal(s.destroyed, false);
+      const reply = await new Promise<Buffer>((resolve) => {
+        busy[0]!.on('data', (c: Buffer) => resolve(c));
+        busy[0]!.write(q.subarray(1));
+      });
+      assert.equal(decodeMessage(reply.subarray(2)).id, 7, 'a busy connection finishes its query');
+    } finally {
+      for (const s of opened) s.destroy();
+      await capped.stop();
     }
-    assert.ok(served);
+  });
+
+  test('a client over its per-address limit has its new connections closed at once; others still connect', async () => {
+    const limited = await startTestServer({ 'example.yaml': EXAMPLE_ZONE }, { extras: { tcpLimits: { idleTimeoutMs: 20_000, maxConnections: 100, maxPerAddress: 2 } } });
+    const opened: ReturnType<typeof connect>[] = [];
+    const openFrom = (localAddress: string) =>
+      new Promise<boolean>((resolve) => {
+        const s = connect({ ...limited.tcp, localAddress });
+        s.on('error', () => undefined);
+        opened.push(s);
+        // Accepted connections stay open; one over the limit is closed right after it connects.
+        s.once('close', () => resolve(false));
+        s.once('connect', () => setTimeout(() => resolve(!s.destroyed), 300));
+      });
+    try {
+      assert.deepEqual([await openFrom('127.0.0.2'), await openFrom('127.0.0.2'), await openFrom('127.0.0.2')], [true, true, false]);
+      assert.equal(await openFrom('127.0.0.3'), true);
+      const [reply] = await tcpRaw(limited.tcp, [buildQuery({ name: `ns1.${Z}`, id: 9 })]);
+      assert.equal(decodeMessage(reply!).id, 9);
+    } finally {
+      for (const s of opened) s.destroy();
+      await limited.stop();
+    }
+  });
+
+  test('clients are grouped by address and by /24 (IPv4) or /56 (IPv6)', () => {
+    assert.deepEqual(clientKeys('192.0.2.7'), { address: '192.0.2.7', network: '192.0.2/24' });
+    assert.deepEqual(clientKeys('::ffff:192.0.2.8'), { address: '192.0.2.8', network: '192.0.2/24' });
+    const net = (a: string) => clientKeys(a).network;
+    assert.equal(net('2001:db8:1:100::1'), net('2001:db8:1:1ff:ffff::2'));
+    assert.notEqual(net('2001:db8:1:100::1'), net('2001:db8:1:200::1'));
+    assert.equal(clientKeys('2001:db8::1').address, '2001:db8::1');
   });
 
   test('a runt or a response inside a frame gets nothing, and the connection goes on', async () => {

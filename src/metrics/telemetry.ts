@@ -5,12 +5,14 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueryObserver } from '../dns/observer.js';
+import { TCP_CLOSE_REASONS, type TcpStats } from '../dns/tcp.js';
 import { ParseOutcome } from '../dns/query.js';
 import type { ComputedHealth } from '../health/computed.js';
 import type { TransitionTracker } from '../health/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import { decisionCacheStats } from '../steering/decide.js';
 import { DnsCounters, TRANSPORTS } from './dns-counters.js';
+import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../zone/reloader.js';
 
 export interface TelemetryDeps {
   holder: SnapshotHolder;
@@ -30,6 +32,10 @@ export class Telemetry {
   readonly probePrune = { states: 0 };
   /** API request bodies refused before a route ran, by reason (size, depth, syntax, type). */
   readonly bodyRejections = new Map<string, number>();
+  /** Refused reloads (also counted as failures above), by why: a fixed label set. */
+  readonly reloadRejections = Object.fromEntries(RELOAD_REJECT_REASONS.map((r) => [r, 0])) as Record<ReloadRejectReason, number>;
+  /** The TCP listeners, once bound: open connections and why the server closed some, summed when scraped. */
+  readonly tcpListeners: { readonly open: number; readonly stats: TcpStats }[] = [];
   private readonly queryDuration: Histogram;
   private readonly rebuildDuration: Histogram<'kind'>;
 
@@ -241,6 +247,36 @@ export class Telemetry {
         this.reset();
         this.inc({ result: 'success' }, reloads.success);
         this.inc({ result: 'failure' }, reloads.failure);
+      },
+    });
+    const tcpListeners = this.tcpListeners;
+    new Gauge({
+      name: 'gslb_dns_tcp_connections',
+      help: 'Open DNS-over-TCP connections.',
+      registers,
+      collect() {
+        this.set(tcpListeners.reduce((n, l) => n + l.open, 0));
+      },
+    });
+    new Counter({
+      name: 'gslb_dns_tcp_closed_total',
+      help: 'TCP connections the server closed or refused itself, by reason: client_limit (per address or /24 /56), full (no idle slot to free), evicted_idle (closed to admit a new client), query_timeout, idle_timeout, not_reading (answers not taken).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const reason of TCP_CLOSE_REASONS) this.inc({ reason }, tcpListeners.reduce((n, l) => n + l.stats[reason], 0));
+      },
+    });
+    const rejections = this.reloadRejections;
+    new Counter({
+      name: 'gslb_zone_reloads_rejected_total',
+      help: 'Zone reloads refused while the last good configuration kept serving, by reason: invalid (validation errors, logged as file:line) or no_zones (the change removed every zone).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const reason of RELOAD_REJECT_REASONS) this.inc({ reason }, rejections[reason]);
       },
     });
   }

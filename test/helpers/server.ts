@@ -26,8 +26,11 @@ export async function startTestServer(
   const args = opts.args ?? [];
   // Tests locate clients with a fixture database, never with the bundled one whose contents change.
   const geo = args.includes('--geoip') ? [] : ['--geoip', writeGeoFixture(dir)];
+  // In-process tests edit files with one writeFileSync: a short settle keeps them fast (the 2 s default is
+  // tested against a real process in reload-safety.test.ts).
+  const settle = args.includes('--reload-settle') ? [] : ['--reload-settle', '200ms'];
   const options = parseServeOptions(
-    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', opts.dataDir ?? join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...args],
+    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', opts.dataDir ?? join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...settle, ...args],
     {},
   );
   const server = await startServer(options, pino({ level: 'silent' }), opts.extras);
