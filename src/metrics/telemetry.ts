@@ -11,6 +11,7 @@ import type { TransitionTracker } from '../health/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import { decisionCacheStats } from '../steering/decide.js';
 import { DnsCounters, TRANSPORTS } from './dns-counters.js';
+import { ProtectionCounters, RRL_LABELS, COOKIE_LABELS } from './protection-counters.js';
 
 export interface TelemetryDeps {
   holder: SnapshotHolder;
@@ -24,6 +25,7 @@ export class Telemetry {
   readonly dns = new DnsCounters();
   readonly probeReports = new Map<string, number>();
   readonly reloads = { success: 0, failure: 0 };
+  readonly protection = new ProtectionCounters();
   private readonly queryDuration: Histogram;
   private readonly rebuildDuration: Histogram<'kind'>;
 
@@ -192,6 +194,35 @@ export class Telemetry {
         this.inc({ result: 'failure' }, reloads.failure);
       },
     });
+    const protection = this.protection;
+    new Counter({
+      name: 'gslb_rrl_responses_total',
+      help: 'UDP responses subject to response rate limiting, by what happened: answered, slipped (TC=1 or BADCOOKIE, no records) or dropped.',
+      labelNames: ['action'],
+      registers,
+      collect() {
+        this.reset();
+        RRL_LABELS.forEach((action, i) => this.inc({ action }, protection.rrl[i]!));
+      },
+    });
+    new Counter({
+      name: 'gslb_dns_cookies_total',
+      help: 'Queries with a DNS COOKIE option, by what it proved: client_only, valid, invalid (answered with a fresh cookie), malformed (FORMERR).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        COOKIE_LABELS.forEach((result, i) => this.inc({ result }, protection.cookies[i]!));
+      },
+    });
+    new Gauge({
+      name: 'gslb_rrl_table_bytes',
+      help: 'Memory of the response rate limiting table (fixed at start; 0 when RRL is off).',
+      registers,
+      collect() {
+        this.set(protection.rrlTableBytes);
+      },
+    });
   }
 
   /** The query-path observer: counts, and times one query in 64 (`durationMs` < 0 when not sampled). */
@@ -204,6 +235,7 @@ export class Telemetry {
     this.dns.countQuery(t, info.rcode, q.qtype);
     if (info.truncated) this.dns.truncated[t]!++;
     if (info.service !== undefined) this.dns.countAnswer(info.service, info.region);
+    if (info.rrl !== 0 || info.cookie !== 0) this.protection.count(info.rrl, info.cookie);
     if (durationMs >= 0) this.queryDuration.observe(durationMs / 1000);
   };
 
