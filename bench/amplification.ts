@@ -33,11 +33,13 @@ interface Result {
   slipped: number;
   dropped: number;
   seconds: number;
+  /** ms from the end of the flood to the first full answer to the same source (-1 when not measured). */
+  recoveryMs: number;
 }
 
-async function flood(port: number, name: string, type: number): Promise<Result> {
+async function flood(port: number, name: string, type: number, measureRecovery: boolean): Promise<Result> {
   const sock = createSocket('udp4');
-  const r: Result = { bytesIn: 0, bytesOut: 0, full: 0, slipped: 0, dropped: 0, seconds: 0 };
+  const r: Result = { bytesIn: 0, bytesOut: 0, full: 0, slipped: 0, dropped: 0, seconds: 0, recoveryMs: -1 };
   let replies = 0;
   sock.on('message', (m) => {
     replies++;
@@ -57,6 +59,7 @@ async function flood(port: number, name: string, type: number): Promise<Result> 
     await new Promise((res) => setTimeout(res, 50));
   }
   r.seconds = (performance.now() - t0) / 1000;
+  if (measureRecovery) r.recoveryMs = await recovery(port, name, type);
   let last = -1;
   for (let i = 0; i < 20 && replies !== last; i++) {
     last = replies;
@@ -67,15 +70,35 @@ async function flood(port: number, name: string, type: number): Promise<Result> 
   return r;
 }
 
+/** Right after a flood: ms until the same source gets a full answer again (one query every 10 ms, at most 5 s). */
+async function recovery(port: number, name: string, type: number): Promise<number> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, SOURCE, resolve));
+  const t0 = performance.now();
+  let done = -1;
+  sock.on('message', (m) => {
+    if (m.readUInt16BE(0) < 60000) return;
+    const d = decodeMessage(m);
+    if (!d.tc && d.answers.length > 0 && done < 0) done = performance.now() - t0;
+  });
+  for (let i = 0; done < 0 && i < 500; i++) {
+    sock.send(buildQuery({ name, type, id: 60000 + i, edns: { udpSize: 4096 } }), port, '127.0.0.1');
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  sock.close();
+  return Math.round(done);
+}
+
 const rows: string[] = [];
 for (const rrl of ['0', String(DEFAULT_RRL)]) {
   const ts = await startEnvServer({ 'amp.yaml': ZONE }, { GSLB_RRL: rrl, GSLB_RRL_EXEMPT: 'none' });
   try {
     for (const [label, name, type] of [['TXT 1.1 KB', 'txt.amp.example.test', 16], ['NS + glue', 'amp.example.test', 2]] as const) {
-      const r = await flood(ts.udp.port, name, type);
+      const r = await flood(ts.udp.port, name, type, rrl !== '0');
+      const recovered = r.recoveryMs < 0 ? '' : `; full answers again ${r.recoveryMs} ms after it stopped`;
       rows.push(
         `${`--rrl ${rrl}`.padEnd(10)} ${label.padEnd(11)} in ${String(r.bytesIn).padStart(7)} B  out ${String(r.bytesOut).padStart(8)} B  ` +
-          `x${(r.bytesOut / r.bytesIn).toFixed(2).padStart(6)}  full ${r.full}, slipped ${r.slipped}, dropped ${r.dropped} (${r.seconds.toFixed(2)} s)`,
+          `x${(r.bytesOut / r.bytesIn).toFixed(2).padStart(6)}  full ${r.full}, slipped ${r.slipped}, dropped ${r.dropped} (${r.seconds.toFixed(2)} s)${recovered}`,
       );
     }
   } finally {
