@@ -13,7 +13,7 @@
 import { type Cidr, inPrefix } from '../util/cidr.js';
 import { type CookieSpan, CookieVerdict, ServerCookies } from './cookies.js';
 import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
-import { RateLimiter, type ResponseKind, RrlAction } from './rrl.js';
+import type { RateLimiter, ResponseKind, RrlAction } from './rrl.js';
 
 export interface GuardOptions {
   cookies: ServerCookies;
@@ -63,7 +63,7 @@ export class QueryGuard {
     return this.cookies.write(out, o, msg, span, this.peer);
   }
 
-  /** RRL verdict for one UDP response to the current peer (PASS when RRL is off or the peer is exempt). */
+  /** RRL verdict for one UDP response to the current peer; undefined when RRL is off or the peer is exempt. */
   limit(kind: ResponseKind, nameHash: number): RrlAction | undefined {
     const rrl = this.rrl;
     if (!rrl) return undefined;
@@ -78,5 +78,3 @@ function isV4Mapped(b: Buffer): boolean {
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
   return b[10] === 0xff && b[11] === 0xff;
 }
-
-export { RrlAction };

@@ -130,7 +130,7 @@ export class Responder {
     slip.writeUInt16BE(hasOpt ? 1 : 0, 10);
     let flags = slip.readUInt16BE(2);
     if (hasOpt && q.hasCookie && this.guard) {
-      flags = (flags & ~(Flag.AA | 0xf)) | (BADCOOKIE & 0xf);
+      flags = (flags & ~(Flag.AA | Flag.TC | 0xf)) | (BADCOOKIE & 0xf);
       slip[questionEnd + 5] = BADCOOKIE >> 4;
       this.info.rcode = BADCOOKIE;
     } else {
