@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import type { ListenAddress } from './dns/udp.js';
 import { parseRedisUrl } from './store/redis-connect.js';
 import { parseDuration } from './util/duration.js';
+import { parseCookieSecret } from './dns/cookies.js';
+import { type Cidr, parseCidr } from './util/cidr.js';
 
 export interface ServeOptions {
   zonesDir: string;
@@ -27,6 +29,14 @@ export interface ServeOptions {
   probers: string[];
   /** Zone-file changes are read once the files have been unchanged this long. */
   reloadSettleMs: number;
+  /** Response rate limit: UDP responses per second per client network and response kind; 0 = off. */
+  rrl: number;
+  /** Every Nth rate-limited response is slipped (TC=1 / BADCOOKIE); 0 = drop them all. */
+  rrlSlip: number;
+  /** Networks never rate limited. */
+  rrlExempt: Cidr[];
+  /** DNS server-cookie secrets, current first, then the previous one; empty = a random secret per start. */
+  cookieSecrets: Buffer[];
 }
 
 export class UsageError extends Error {}
@@ -53,10 +63,18 @@ export const SERVE_OPTIONS = {
   queryLog: { flag: '--query-log', env: 'GSLB_QUERY_LOG' },
   probers: { flag: '--probers', env: 'GSLB_PROBERS', repeatable: true },
   reloadSettle: { flag: '--reload-settle', env: 'GSLB_RELOAD_SETTLE' },
+  rrl: { flag: '--rrl', env: 'GSLB_RRL' },
+  rrlSlip: { flag: '--rrl-slip', env: 'GSLB_RRL_SLIP' },
+  rrlExempt: { flag: '--rrl-exempt', env: 'GSLB_RRL_EXEMPT' },
+  cookieSecret: { flag: '--cookie-secret', env: 'GSLB_COOKIE_SECRET', repeatable: true },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
 export const DEFAULT_API = '127.0.0.1:8080';
+/** NSD's default: far above what one resolver network asks for one name (answers are cached for their TTL). */
+export const DEFAULT_RRL = 200;
+export const DEFAULT_RRL_SLIP = 2;
+export const DEFAULT_RRL_EXEMPT = '127.0.0.0/8,::1/128';
 
 /** Split argv into `--flag value` / `--flag=value` pairs; anything else is a usage error. */
 export function parseFlags(argv: readonly string[], known: readonly string[], booleans: readonly string[] = []): Map<string, string[]> {
@@ -170,8 +188,35 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (reloadSettleMs === undefined || reloadSettleMs > 3_600_000)
     throw new UsageError(`--reload-settle: "${reloadSettleText}" is not a duration from 0s to 1h (e.g. 500ms, 2s)`);
 
+  const rrlText = one(SERVE_OPTIONS.rrl) ?? String(DEFAULT_RRL);
+  if (!/^\d{1,7}$/.test(rrlText) || Number(rrlText) > 1_000_000)
+    throw new UsageError(`--rrl: "${rrlText}" is not a rate from 0 (off) to 1000000 responses per second`);
+  const slipText = one(SERVE_OPTIONS.rrlSlip) ?? String(DEFAULT_RRL_SLIP);
+  if (!/^\d{1,3}$/.test(slipText) || Number(slipText) > 100)
+    throw new UsageError(`--rrl-slip: "${slipText}" is not a number from 0 (drop every limited response) to 100`);
+  const exemptList = list(SERVE_OPTIONS.rrlExempt) ?? DEFAULT_RRL_EXEMPT.split(',');
+  const rrlExempt: Cidr[] = [];
+  if (!(exemptList.length === 1 && exemptList[0] === 'none')) {
+    for (const text of exemptList) {
+      const net = parseCidr(text);
+      if (typeof net === 'string') throw new UsageError(`--rrl-exempt: ${net} (use CIDR[,CIDR...] or none)`);
+      rrlExempt.push(net);
+    }
+  }
+  const cookieSecrets: Buffer[] = [];
+  for (const text of list(SERVE_OPTIONS.cookieSecret) ?? []) {
+    const secret = parseCookieSecret(text);
+    if (typeof secret === 'string') throw new UsageError(`--cookie-secret: ${secret}`);
+    cookieSecrets.push(secret);
+  }
+  if (cookieSecrets.length > 2) throw new UsageError('--cookie-secret: give at most two, the current secret and then the previous one');
+
   return {
     probers,
+    rrl: Number(rrlText),
+    rrlSlip: Number(slipText),
+    rrlExempt,
+    cookieSecrets,
     queryLog,
     reloadSettleMs,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',

@@ -30,6 +30,7 @@ import { fingerprintZoneDir } from './zone/dir-fingerprint.js';
 import { loadZoneDir } from './zone/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
 import { formatError } from './zone/types.js';
+import { createQueryGuard } from './dns/guard-setup.js';
 
 export class StartupError extends Error {}
 
@@ -146,9 +147,11 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   syncTargets();
   holder.onSwap(syncTargets);
 
-  const responderUdp = new Responder(holder.current);
-  const responderTcp = new Responder(holder.current);
   const dnsLog = log.child({ module: 'dns' });
+  const guard = createQueryGuard(opts, dnsLog);
+  telemetry.protection.rrlTableBytes = guard.rrl?.tableBytes ?? 0;
+  const responderUdp = new Responder(holder.current, Math.random, guard);
+  const responderTcp = new Responder(holder.current, Math.random, guard);
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
   const bound: ListenAddress[] = [];

@@ -20,7 +20,7 @@ describe('EDNS0', () => {
     assert.equal(r.additional.length, 0);
   });
 
-  test('OPT in reply: version 0, 1232 bytes advertised, DO copied, unknown flags and options not echoed', async () => {
+  test('OPT in reply: version 0, 1232 bytes advertised, DO copied, unknown flags and options not echoed, cookies answered', async () => {
     const r = await udpQuery(ts.udp, {
       name: `ns1.${Z}`,
       edns: { udpSize: 4096, flags: 0x8000 | 0x4000 | 0x0001, options: [{ code: 65001, data: Buffer.from('hello') }, { code: 10, data: Buffer.alloc(8, 1) }] },
@@ -29,7 +29,8 @@ describe('EDNS0', () => {
     assert.equal(r.edns.version, 0);
     assert.equal(r.edns.udpSize, 1232);
     assert.equal(r.edns.flags, 0x8000);
-    assert.deepEqual(r.edns.options, []);
+    // The cookie is understood (RFC 7873: answered with the client cookie + a server cookie); 65001 is not echoed.
+    assert.deepEqual(r.edns.options.map((o) => [o.code, o.data.length]), [[10, 24]]);
     assert.equal(r.answers.length, 1);
   });
 

@@ -5,6 +5,7 @@
  * object, validating as it goes so that every malformed body maps to FORMERR instead of an exception.
  */
 import { EdnsOption, HEADER_SIZE, RRType } from './constants.js';
+import { cookieLengthOk, type CookieSpan } from './cookies.js';
 
 /** What the parser concluded about a packet. */
 export const ParseOutcome = {
@@ -13,6 +14,8 @@ export const ParseOutcome = {
   FORMERR: 1,
   /** Opcode other than QUERY: answer NOTIMP. */
   NOTIMP: 4,
+  /** QDCOUNT=0 with a COOKIE option: a request for a server cookie (RFC 7873 5.4), answered NOERROR/BADCOOKIE. */
+  NO_QUESTION: 2,
   /** Runt or a response (QR=1): never answer (prevents reflection loops). */
   DROP: -1,
 } as const;
@@ -44,10 +47,17 @@ export class ParsedQuery {
   wantsNsid = false;
   hasEcs = false;
   readonly ecs: ClientSubnet = { family: 1, sourcePrefix: 0, address: Buffer.alloc(16) };
+  /** 1, or 0 for a cookie-only request (outcome NO_QUESTION). */
+  qdcount = 1;
+  hasCookie = false;
+  /** Set with FORMERR when the COOKIE option was the reason (RFC 7873 5.2.2), for metrics. */
+  cookieMalformed = false;
+  /** Where the COOKIE option's data is (valid when hasCookie). */
+  readonly cookie: CookieSpan = { at: 0, length: 0 };
 
-  /** Offset just past the question section. */
+  /** Offset just past the question section (just past the header when there is no question). */
   get questionEnd(): number {
-    return this.qnameEnd + 4;
+    return this.qdcount === 0 ? HEADER_SIZE : this.qnameEnd + 4;
   }
 
   private reset(): void {
@@ -61,6 +71,9 @@ export class ParsedQuery {
     this.ednsFlags = 0;
     this.wantsNsid = false;
     this.hasEcs = false;
+    this.qdcount = 1;
+    this.hasCookie = false;
+    this.cookieMalformed = false;
   }
 
   parse(msg: Buffer): ParseOutcome {
@@ -72,40 +85,16 @@ export class ParsedQuery {
     if (this.flags & 0x8000) return ParseOutcome.DROP;
     this.opcode = (this.flags >> 11) & 0xf;
     if (this.opcode !== 0) return ParseOutcome.NOTIMP;
-    if (msg.readUInt16BE(4) !== 1) return ParseOutcome.FORMERR;
+    const qdcount = msg.readUInt16BE(4);
+    if (qdcount > 1) return ParseOutcome.FORMERR;
+    this.qdcount = qdcount;
     const ancount = msg.readUInt16BE(6);
     const nscount = msg.readUInt16BE(8);
     const arcount = msg.readUInt16BE(10);
 
-    // QNAME: no compression is possible in the first name of a message.
     let pos = HEADER_SIZE;
-    let key = '';
-    let wire = 1;
-    for (;;) {
-      if (pos >= len) return ParseOutcome.FORMERR;
-      const labelLen = msg[pos]!;
-      if (labelLen === 0) {
-        pos++;
-        break;
-      }
-      if (labelLen > 63) return ParseOutcome.FORMERR;
-      wire += labelLen + 1;
-      if (wire > 255 || pos + 1 + labelLen > len) return ParseOutcome.FORMERR;
-      if (key.length !== 0) key += '.';
-      for (let i = pos + 1, end = pos + 1 + labelLen; i < end; i++) {
-        let c = msg[i]!;
-        if (c >= 65 && c <= 90) c += 32;
-        if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) key += '\\' + String(c).padStart(3, '0');
-        else key += String.fromCharCode(c);
-      }
-      pos += 1 + labelLen;
-    }
-    if (pos + 4 > len) return ParseOutcome.FORMERR;
-    this.qname = key;
-    this.qnameEnd = pos;
-    this.qtype = msg.readUInt16BE(pos);
-    this.qclass = msg.readUInt16BE(pos + 2);
-    pos += 4;
+    if (qdcount === 1) pos = this.parseQuestion(msg);
+    if (pos < 0) return ParseOutcome.FORMERR;
 
     for (let i = 0, n = ancount + nscount; i < n; i++) {
       pos = skipRecord(msg, pos);
@@ -131,7 +120,42 @@ export class ParsedQuery {
       pos = rdStart + rdlen;
     }
     if (pos !== len) return ParseOutcome.FORMERR;
+    if (qdcount === 0) return this.hasCookie ? ParseOutcome.NO_QUESTION : ParseOutcome.FORMERR;
     return ParseOutcome.OK;
+  }
+
+  /** QNAME, QTYPE, QCLASS; returns the offset after them, or -1 when malformed. */
+  private parseQuestion(msg: Buffer): number {
+    const len = msg.length;
+    // QNAME: no compression is possible in the first name of a message.
+    let pos = HEADER_SIZE;
+    let key = '';
+    let wire = 1;
+    for (;;) {
+      if (pos >= len) return -1;
+      const labelLen = msg[pos]!;
+      if (labelLen === 0) {
+        pos++;
+        break;
+      }
+      if (labelLen > 63) return -1;
+      wire += labelLen + 1;
+      if (wire > 255 || pos + 1 + labelLen > len) return -1;
+      if (key.length !== 0) key += '.';
+      for (let i = pos + 1, end = pos + 1 + labelLen; i < end; i++) {
+        let c = msg[i]!;
+        if (c >= 65 && c <= 90) c += 32;
+        if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) key += '\\' + String(c).padStart(3, '0');
+        else key += String.fromCharCode(c);
+      }
+      pos += 1 + labelLen;
+    }
+    if (pos + 4 > len) return -1;
+    this.qname = key;
+    this.qnameEnd = pos;
+    this.qtype = msg.readUInt16BE(pos);
+    this.qclass = msg.readUInt16BE(pos + 2);
+    return pos + 4;
   }
 
   private parseOptions(msg: Buffer, start: number, end: number): boolean {
@@ -146,6 +170,15 @@ export class ParsedQuery {
         if (this.hasEcs || !this.parseEcs(msg, data, olen)) return false;
       } else if (code === EdnsOption.NSID) {
         this.wantsNsid = true;
+      } else if (code === EdnsOption.COOKIE) {
+        // RFC 7873 5.2.2: a malformed (or repeated) COOKIE option is FORMERR.
+        if (this.hasCookie || !cookieLengthOk(olen)) {
+          this.cookieMalformed = true;
+          return false;
+        }
+        this.hasCookie = true;
+        this.cookie.at = data;
+        this.cookie.length = olen;
       }
       o = data + olen;
     }

@@ -17,8 +17,11 @@ import {
   RRClass,
   RRType,
 } from './constants.js';
+import { COOKIE_REPLY_LEN, CookieVerdict } from './cookies.js';
+import type { QueryGuard } from './guard.js';
 import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
 import { ParseOutcome, type ParsedQuery } from './query.js';
+import { questionHash, ResponseKind, RrlAction } from './rrl.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -36,19 +39,34 @@ export interface AnswerInfo {
   region: string | undefined;
   /** The steering decision behind a service answer (what explain shows). */
   decision: Decision | undefined;
+  /** What response rate limiting did (RrlOutcome). */
+  rrl: RrlOutcome;
+  /** What the query's COOKIE option proved (CookieVerdict.NONE without one). */
+  cookie: CookieVerdict;
 }
+
+/** RRL's effect on one response: NOT_LIMITED for TCP, exempt networks, valid cookies and RRL off. */
+export const RrlOutcome = { NOT_LIMITED: 0, ANSWERED: 1, SLIPPED: 2, DROPPED: 3 } as const;
+export type RrlOutcome = (typeof RrlOutcome)[keyof typeof RrlOutcome];
+
+/** Extended rcode 23 (RFC 7873): a fresh server cookie is in the reply, retry with it. */
+const BADCOOKIE = 23;
 
 const CHAOS_NAMES = new Set(['id.server', 'hostname.bind']);
 
 export class Responder {
-  readonly info: AnswerInfo = { rcode: 0, truncated: false, service: undefined, region: undefined, decision: undefined };
+  readonly info: AnswerInfo = { rcode: 0, truncated: false, service: undefined, region: undefined, decision: undefined, rrl: 0, cookie: 0 };
   private readonly client: Client = { address: Buffer.alloc(16), family: 4, sourcePrefix: 32, viaEcs: false };
   /** Records appended after the precomputed body (a service's endpoints); reused, valid for one call. */
   private readonly append: Appended = { decision: undefined, ownerOffset: 0, size: 0 };
+  /** Where the OPT record starts in the last assembled response (its length when there is none). */
+  private optAt = 0;
 
+  /** `guard`: cookies and rate limiting; without it COOKIE options are ignored and nothing is limited. */
   constructor(
     private readonly current: () => Snapshot,
     private readonly rng: Rng = Math.random,
+    private readonly guard?: QueryGuard,
   ) {}
 
   /**
@@ -61,7 +79,72 @@ export class Responder {
     info.service = undefined;
     info.region = undefined;
     info.decision = undefined;
+    info.rrl = RrlOutcome.NOT_LIMITED;
+    info.cookie = CookieVerdict.NONE;
     if (outcome === ParseOutcome.DROP) return undefined;
+    const guard = this.guard;
+    if (!guard) return this.answer(q, outcome, msg, peer, transport);
+    guard.setPeer(peer.address, peer.family);
+    if (q.cookieMalformed) info.cookie = CookieVerdict.MALFORMED;
+    else if (q.hasCookie && (outcome === ParseOutcome.OK || outcome === ParseOutcome.NO_QUESTION)) info.cookie = guard.verifyCookie(msg, q.cookie);
+    const out = this.answer(q, outcome, msg, peer, transport);
+    // A valid server cookie proves the source address; TCP proves it too (RFC 7873 5.2.3, BIND, Knot).
+    if (!out || transport !== 'udp' || info.cookie === CookieVerdict.VALID) return out;
+    return this.rateLimited(q, out, guard);
+  }
+
+  /** RRL for one UDP response: the response, a slipped reply (TC=1 or BADCOOKIE, no records), or nothing. */
+  private rateLimited(q: ParsedQuery, out: Buffer, guard: QueryGuard): Buffer | undefined {
+    const rcode = this.info.rcode;
+    let kind: ResponseKind = ResponseKind.ERROR;
+    if (rcode === Rcode.NOERROR && q.qdcount === 1) kind = out[2]! & 0x04 ? ResponseKind.ANSWER : ResponseKind.REFERRAL;
+    else if (rcode === Rcode.NXDOMAIN) kind = ResponseKind.NXDOMAIN;
+    const action = guard.limit(kind, kind === ResponseKind.ANSWER ? questionHash(q.qname, q.qtype) : 0);
+    if (action === undefined) return out;
+    if (action === RrlAction.PASS) {
+      this.info.rrl = RrlOutcome.ANSWERED;
+      return out;
+    }
+    if (action === RrlAction.DROP) {
+      this.info.rrl = RrlOutcome.DROPPED;
+      return undefined;
+    }
+    this.info.rrl = RrlOutcome.SLIPPED;
+    return this.slipped(q, out);
+  }
+
+  /**
+   * The slipped form of `out`: header, question and OPT (with the fresh cookie), no records. TC=1 so the
+   * resolver retries over TCP; or, when the query carried a cookie, BADCOOKIE so it retries over UDP with
+   * the server cookie it just got, which lifts the limit for it.
+   */
+  private slipped(q: ParsedQuery, out: Buffer): Buffer {
+    const questionEnd = out.length > HEADER_SIZE ? q.questionEnd : HEADER_SIZE;
+    const optAt = this.optAt;
+    const hasOpt = optAt < out.length;
+    const slip = Buffer.allocUnsafe(questionEnd + (out.length - optAt));
+    out.copy(slip, 0, 0, questionEnd);
+    out.copy(slip, questionEnd, optAt);
+    slip.writeUInt16BE(0, 6);
+    slip.writeUInt16BE(0, 8);
+    slip.writeUInt16BE(hasOpt ? 1 : 0, 10);
+    let flags = slip.readUInt16BE(2);
+    if (hasOpt && q.hasCookie && this.guard) {
+      flags = (flags & ~(Flag.AA | Flag.TC | 0xf)) | (BADCOOKIE & 0xf);
+      slip[questionEnd + 5] = BADCOOKIE >> 4;
+      this.info.rcode = BADCOOKIE;
+    } else {
+      flags |= Flag.TC;
+      this.info.truncated = true;
+    }
+    slip.writeUInt16BE(flags, 2);
+    return slip;
+  }
+
+  private answer(q: ParsedQuery, outcome: ParseOutcome, msg: Buffer, peer: Peer, transport: Transport): Buffer | undefined {
+    this.optAt = HEADER_SIZE;
+    // Without cookie support a question-less query stays what it was: FORMERR.
+    if (outcome === ParseOutcome.NO_QUESTION) return this.guard ? this.cookieOnly(q, msg, transport) : this.bare(msg, Rcode.FORMERR);
     if (outcome !== ParseOutcome.OK) return this.bare(msg, outcome);
     if (q.hasEdns && q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
 
@@ -124,6 +207,16 @@ export class Responder {
     return this.assemble(q, msg, plan.rcode, true, plan.an + count, 0, 0, plan.body, transport, scope, append);
   }
 
+  /**
+   * RFC 7873 5.4: a query with no question and a COOKIE option asks for a server cookie. NOERROR with the
+   * cookie, or BADCOOKIE when it carried a server cookie that is not valid.
+   */
+  private cookieOnly(q: ParsedQuery, msg: Buffer, transport: Transport): Buffer {
+    if (q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
+    const rcode = this.info.cookie === CookieVerdict.INVALID ? BADCOOKIE : Rcode.NOERROR;
+    return this.assemble(q, msg, rcode, false, 0, 0, 0, undefined, transport, 0);
+  }
+
   private chaosIdentity(q: ParsedQuery, msg: Buffer, snap: Snapshot, transport: Transport): Buffer {
     const id = snap.nodeIdBytes;
     const body = Buffer.allocUnsafe(12 + 1 + id.length);
@@ -169,7 +262,8 @@ export class Responder {
     const nodeId = nsid ? this.current().nodeIdBytes : undefined;
     const nsidLen = nodeId ? nodeId.length : 0;
     const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
-    let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) : 0;
+    const cookie = q.hasCookie && this.guard !== undefined;
+    let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) + (cookie ? 4 + COOKIE_REPLY_LEN : 0) : 0;
     const bodyLen = (body?.length ?? 0) + (extra?.size ?? 0);
     const limit =
       transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
@@ -193,7 +287,7 @@ export class Responder {
     if (aa) flags |= Flag.AA;
     if (truncated) flags |= Flag.TC;
     out.writeUInt16BE(flags, 2);
-    out.writeUInt16BE(1, 4);
+    out.writeUInt16BE(q.qdcount, 4);
     out.writeUInt16BE(an, 6);
     out.writeUInt16BE(ns, 8);
     out.writeUInt16BE(ar + (q.hasEdns ? 1 : 0), 10);
@@ -202,6 +296,7 @@ export class Responder {
       if (body) o += body.copy(out, o);
       if (extra) o = writeAppended(out, o, extra);
     }
+    this.optAt = o;
     if (q.hasEdns) {
       out[o] = 0; // root owner
       out.writeUInt16BE(RRType.OPT, o + 1);
@@ -225,6 +320,11 @@ export class Responder {
         out.writeUInt16BE(nsidLen, o + 2);
         nodeId!.copy(out, o + 4);
         o += 4 + nsidLen;
+      }
+      if (cookie) {
+        out.writeUInt16BE(EdnsOption.COOKIE, o);
+        out.writeUInt16BE(COOKIE_REPLY_LEN, o + 2);
+        o = this.guard!.writeCookie(out, o + 4, msg, q.cookie);
       }
     }
     this.info.rcode = rcode;

@@ -13,6 +13,7 @@ import type { SnapshotHolder } from '../snapshot/holder.js';
 import { decisionCacheStats } from '../steering/decide.js';
 import { DnsCounters, TRANSPORTS } from './dns-counters.js';
 import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../zone/reloader.js';
+import { ProtectionCounters, RRL_LABELS, COOKIE_LABELS } from './protection-counters.js';
 
 export interface TelemetryDeps {
   holder: SnapshotHolder;
@@ -36,6 +37,7 @@ export class Telemetry {
   readonly reloadRejections = Object.fromEntries(RELOAD_REJECT_REASONS.map((r) => [r, 0])) as Record<ReloadRejectReason, number>;
   /** The TCP listeners, once bound: open connections and why the server closed some, summed when scraped. */
   readonly tcpListeners: { readonly open: number; readonly stats: TcpStats }[] = [];
+  readonly protection = new ProtectionCounters();
   private readonly queryDuration: Histogram;
   private readonly rebuildDuration: Histogram<'kind'>;
 
@@ -279,6 +281,35 @@ export class Telemetry {
         for (const reason of RELOAD_REJECT_REASONS) this.inc({ reason }, rejections[reason]);
       },
     });
+    const protection = this.protection;
+    new Counter({
+      name: 'gslb_rrl_responses_total',
+      help: 'UDP responses subject to response rate limiting, by what happened: answered, slipped (TC=1 or BADCOOKIE, no records) or dropped.',
+      labelNames: ['action'],
+      registers,
+      collect() {
+        this.reset();
+        RRL_LABELS.forEach((action, i) => this.inc({ action }, protection.rrl[i]!));
+      },
+    });
+    new Counter({
+      name: 'gslb_dns_cookies_total',
+      help: 'Queries with a DNS COOKIE option, by what it proved: client_only, valid, invalid (answered with a fresh cookie), malformed (FORMERR).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        COOKIE_LABELS.forEach((result, i) => this.inc({ result }, protection.cookies[i]!));
+      },
+    });
+    new Gauge({
+      name: 'gslb_rrl_table_bytes',
+      help: 'Memory of the response rate limiting table (fixed at start; 0 when RRL is off).',
+      registers,
+      collect() {
+        this.set(protection.rrlTableBytes);
+      },
+    });
   }
 
   /** The query-path observer: counts, and times one query in 64 (`durationMs` < 0 when not sampled). */
@@ -291,6 +322,7 @@ export class Telemetry {
     this.dns.countQuery(t, info.rcode, q.qtype);
     if (info.truncated) this.dns.truncated[t]!++;
     if (info.service !== undefined) this.dns.countAnswer(info.service, info.region);
+    if (info.rrl !== 0 || info.cookie !== 0) this.protection.count(info.rrl, info.cookie);
     if (durationMs >= 0) this.queryDuration.observe(durationMs / 1000);
   };
 
