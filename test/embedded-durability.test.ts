@@ -263,6 +263,22 @@ describe('one process per data directory', () => {
   });
 });
 
+describe('state.json that cannot be read', () => {
+  // Already sound before the persist-first change; kept as a guard: refuse, name the file, touch nothing.
+  for (const [what, text] of [['truncated JSON', '{"format":1,"regions":[{"name":"a"'], ['not a state file', '{"hello":"world"}']] as const) {
+    test(`${what}: serve exits 1 naming the file, leaves it as it was, and leaves no lock behind`, async () => {
+      const dataDir = mkdtempSync(join(work, 'corrupt-'));
+      const file = join(dataDir, 'state.json');
+      writeFileSync(file, text);
+      const r = await serveExpectingExit(serveArgs(dataDir));
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.includes(file), r.stderr);
+      assert.equal(readFileSync(file, 'utf8'), text);
+      assert.deepEqual(readdirSync(dataDir), ['state.json']);
+    });
+  }
+});
+
 describe('SIGKILL right after an acknowledged write', () => {
   test('every region answered 2xx is there after the restart', async () => {
     const dataDir = join(work, 'killed');
