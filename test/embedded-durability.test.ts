@@ -105,6 +105,28 @@ async function eventually(check: () => Promise<boolean>, deadlineMs = 15_000): P
   return false;
 }
 
+/** Write a filler file until the tmpfs answers ENOSPC; returns its path. */
+function fillDisk(mnt: string): string {
+  const filler = join(mnt, 'filler');
+  const fd = openSync(filler, 'w');
+  try {
+    for (const size of [65_536, 4096, 512]) {
+      const chunk = Buffer.alloc(size, 0x78);
+      for (let i = 0; i < 10_000; i++) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return filler;
+}
+
 /** Run `gslb serve` expecting it to refuse; resolves with its exit code (null if it had to be killed) and stderr. */
 function serveExpectingExit(args: string[], command: string[] = [process.execPath, CLI]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -131,28 +153,6 @@ describe('full disk (tmpfs as --data)', { skip: isRoot ? false : 'needs root to 
     spawnSync('umount', ['-l', mnt]);
   });
 
-  /** Write a filler file until the tmpfs answers ENOSPC; returns its path. */
-  function fillDisk(): string {
-    const filler = join(mnt, 'filler');
-    const fd = openSync(filler, 'w');
-    try {
-      for (const size of [65_536, 4096, 512]) {
-        const chunk = Buffer.alloc(size, 0x78);
-        for (let i = 0; i < 10_000; i++) {
-          try {
-            writeSync(fd, chunk);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-            throw err;
-          }
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return filler;
-  }
-
   test('a write answered 503 is applied nowhere: not in DNS, not in the API, not in a later flush, not after a restart', async () => {
     const dataDir = join(mnt, 'data');
     let p = await serve(dataDir);
@@ -160,7 +160,7 @@ describe('full disk (tmpfs as --data)', { skip: isRoot ? false : 'needs root to 
     assert.equal((await putRegion(p, 'before', '203.0.113.1', SYDNEY)).status, 201);
     assert.ok(await eventually(async () => (await dnsAddresses(p)).includes('203.0.113.1')), 'stored region not served');
 
-    const filler = fillDisk();
+    const filler = fillDisk(mnt);
     const refused = await putRegion(p, 'x', '203.0.113.66');
     assert.equal(refused.status, 503, refused.body);
     assert.match(refused.body, /not stored/);
@@ -197,6 +197,43 @@ describe('full disk (tmpfs as --data)', { skip: isRoot ? false : 'needs root to 
     assert.ok(names.includes('y') && names.includes('before'), names.join(','));
     assert.ok(!names.includes('x'), `refused region back after restart: ${names.join(',')}`);
     assert.ok(!(await dnsAddresses(p)).includes('203.0.113.66'));
+    await kill(p);
+  });
+});
+
+describe('restart on a full disk', { skip: isRoot ? false : 'needs root to mount a tmpfs' }, () => {
+  let mnt: string;
+  before(() => {
+    mnt = mkdtempSync(join(work, 'tmpfs-full-'));
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+    assert.equal(m.status, 0, `mount tmpfs: ${m.stderr}`);
+  });
+  after(() => {
+    spawnSync('umount', ['-l', mnt]);
+  });
+
+  test('the node starts, serves what it stored, refuses writes (503, applied nowhere), and takes writes again once space returns', async () => {
+    const dataDir = join(mnt, 'data');
+    let p = await serve(dataDir);
+    assert.equal((await putRegion(p, 'kept', '203.0.113.21', SYDNEY)).status, 201);
+    await kill(p);
+    const filler = fillDisk(mnt);
+
+    p = await serve(dataDir);
+    assert.ok(await eventually(async () => (await dnsAddresses(p)).includes('203.0.113.21')), 'stored region not served after a restart on a full disk');
+    const refused = await putRegion(p, 'z', '203.0.113.22');
+    assert.equal(refused.status, 503, refused.body);
+    await sleep(1000);
+    assert.ok(!(await dnsAddresses(p)).includes('203.0.113.22'), 'DNS serves a write answered 503');
+    assert.ok(!(await listedRegions(p)).includes('z'));
+
+    unlinkSync(filler);
+    let r: { status: number; body: string } = { status: 0, body: '' };
+    assert.ok(await eventually(async () => (r = await putRegion(p, 'later', '203.0.113.23')).status < 300, 30_000), `no write accepted after space returned: ${r.status} ${r.body}`);
+    await kill(p);
+    p = await serve(dataDir);
+    const names = await listedRegions(p);
+    assert.ok(names.includes('kept') && names.includes('later') && !names.includes('z'), names.join(','));
     await kill(p);
   });
 });

@@ -65,7 +65,8 @@ function pidNamespace(): string | undefined {
   }
 }
 
-function describe(info: LockInfo): LockInfo {
+/** This process as a lock names it. */
+function withIdentity(info: LockInfo): LockInfo {
   const self = procStat('self');
   const ns = pidNamespace();
   const boot = readOptional('/proc/sys/kernel/random/boot_id');
@@ -132,12 +133,23 @@ export class DataDirLock {
     private readonly log: Logger,
   ) {}
 
-  /** Take the lock on `dir` (which must exist) or throw DataDirLockedError naming the holder. */
+  /**
+   * Take the lock on `dir` (which must exist) or throw DataDirLockedError naming the holder. Without room for
+   * the lock file the filesystem's error is thrown (ENOSPC, EROFS…), unless a live process holds the directory.
+   */
   static async acquire(dir: string, log: Logger): Promise<DataDirLock> {
     const file = join(dir, LOCK_FILE);
-    const mine = describe({ pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') });
+    const mine = withIdentity({ pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') });
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (await publish(file, mine)) {
+      let published: boolean;
+      try {
+        published = await publish(file, mine);
+      } catch (err) {
+        const held = await judge(file, dir, mine, log);
+        if (held?.alive) throw lockedError(dir, file, held.holder);
+        throw err;
+      }
+      if (published) {
         const s = await stat(file);
         const back = parseInfo(await readFile(file, 'utf8'));
         if (back?.token !== mine.token) continue;
@@ -147,31 +159,11 @@ export class DataDirLock {
         log.info({ dir, file, pid: process.pid }, 'data directory locked');
         return lock;
       }
-      let text: string;
-      let s;
-      try {
-        s = await stat(file);
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
-      const held = parseInfo(text);
-      const holder = held ? `gslb pid ${held.pid} on ${held.host} (since ${held.since})` : 'an unreadable lock';
-      let alive: boolean;
-      if (held && sameNamespace(held, mine)) alive = localHolderAlive(held, dir);
-      else {
-        log.warn({ dir, file, holder: held ?? text.slice(0, 200) }, `data directory lock held from another PID namespace or host; watching its heartbeat for ${STALE_MS / 1000}s`);
-        alive = await heartbeatSeen(file, s.ino, s.mtimeMs);
-      }
-      if (alive) {
-        throw new DataDirLockedError(
-          `data directory ${dir} is in use by ${holder}; one process per --data directory (lock ${file}; ` +
-            `remove it only if that process is certainly gone)`,
-        );
-      }
-      log.warn({ dir, file, holder: held ?? text.slice(0, 200) }, 'data directory lock left by a process that is gone: taking it over');
-      await takeOver(file, s.ino);
+      const held = await judge(file, dir, mine, log);
+      if (!held) continue;
+      if (held.alive) throw lockedError(dir, file, held.holder);
+      log.warn({ dir, file, holder: held.holder }, 'data directory lock left by a process that is gone: taking it over');
+      await takeOver(file, held.ino);
     }
     throw new DataDirLockedError(`data directory ${dir}: could not take the lock ${file} (other processes keep changing it)`);
   }
@@ -203,6 +195,31 @@ export class DataDirLock {
       /* already gone */
     }
   }
+}
+
+function lockedError(dir: string, file: string, holder: string): DataDirLockedError {
+  return new DataDirLockedError(
+    `data directory ${dir} is in use by ${holder}; one process per --data directory (lock ${file}; ` +
+      `remove it only if that process is certainly gone)`,
+  );
+}
+
+/** The existing lock's holder and whether it lives; undefined when there is no lock file. */
+async function judge(file: string, dir: string, mine: LockInfo, log: Logger): Promise<{ alive: boolean; holder: string; ino: number } | undefined> {
+  let text: string;
+  let s;
+  try {
+    s = await stat(file);
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const held = parseInfo(text);
+  const holder = held ? `gslb pid ${held.pid} on ${held.host} (since ${held.since})` : `an unreadable lock (${JSON.stringify(text.slice(0, 80))})`;
+  if (held && sameNamespace(held, mine)) return { alive: localHolderAlive(held, dir), holder, ino: s.ino };
+  log.warn({ dir, file, holder }, `data directory lock held from another PID namespace or host; watching its heartbeat for ${STALE_MS / 1000}s`);
+  return { alive: await heartbeatSeen(file, s.ino, s.mtimeMs), holder, ino: s.ino };
 }
 
 /** Publish a complete lock file atomically; false if one exists. */

@@ -37,6 +37,9 @@ import {
 /** Own check results, and a retry after a failed write, reach the file at this pace. */
 const BACKGROUND_FLUSH_MS = 5000;
 
+/** Errors that mean "this directory takes no writes now" rather than a configuration mistake. */
+const CANNOT_WRITE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
 /** A durable write waiting for the next commit. */
 interface QueuedWrite {
   /** The write's changes, computed against the state as it will be when this write lands (earlier ones applied). */
@@ -58,6 +61,10 @@ export class EmbeddedStore implements Store {
   private writeFailed = false;
   private timer: NodeJS.Timeout | undefined;
   private lock: DataDirLock | undefined;
+  /** Why the directory could not be locked for writing (set: read-only, writes answer 503). */
+  private readOnly: string | undefined;
+  private locking = false;
+  private closed = false;
   readonly file: string;
 
   constructor(
@@ -69,7 +76,7 @@ export class EmbeddedStore implements Store {
 
   async start(): Promise<StateData> {
     mkdirSync(this.dir, { recursive: true });
-    this.lock = await DataDirLock.acquire(this.dir, this.log);
+    await this.takeLock();
     let text: string | undefined;
     try {
       text = readFileSync(this.file, 'utf8');
@@ -85,15 +92,52 @@ export class EmbeddedStore implements Store {
       this.log.info({ file: this.file, regions: this.data.regions.size, drains: this.data.drains.size }, 'embedded store loaded');
     }
     this.timer = setInterval(() => {
+      if (this.readOnly !== undefined) this.takeLock().catch((err: unknown) => this.log.error({ err }, 'data directory lock retry failed'));
       // After a failed write, rewriting what memory holds also undoes a rename whose directory fsync failed.
-      if (this.dirty || this.writeFailed) this.flush();
+      else if (this.dirty || this.writeFailed) this.flush();
     }, BACKGROUND_FLUSH_MS);
     this.timer.unref();
     return this.data;
   }
 
+  /**
+   * Without space for the lock file (a restart on a full disk) the node still starts and serves what the file
+   * holds, read-only: writes answer 503 until the lock can be taken (retried at the background pace). A
+   * directory held by a live process still refuses the start.
+   */
+  private async takeLock(): Promise<void> {
+    if (this.locking) return;
+    this.locking = true;
+    try {
+      await this.tryLock();
+    } finally {
+      this.locking = false;
+    }
+  }
+
+  private async tryLock(): Promise<void> {
+    try {
+      this.lock = await DataDirLock.acquire(this.dir, this.log);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (this.readOnly === undefined && !(code !== undefined && CANNOT_WRITE.has(code))) throw err;
+      if (this.readOnly === undefined) {
+        this.log.error({ err, dir: this.dir }, 'data directory not writable: serving the stored state read-only; API writes answer 503');
+      }
+      this.readOnly = `${this.dir} is not writable (${(err as Error).message})`;
+      return;
+    }
+    if (this.closed) {
+      this.lock.release();
+      this.lock = undefined;
+      return;
+    }
+    if (this.readOnly !== undefined) this.log.info({ dir: this.dir }, 'data directory writable again: taking writes');
+    this.readOnly = undefined;
+  }
+
   available(): boolean {
-    return !this.writeFailed;
+    return !this.writeFailed && this.readOnly === undefined;
   }
 
   onChange(listener: (c: StoreChange) => void): void {
@@ -174,6 +218,7 @@ export class EmbeddedStore implements Store {
 
   /** Resolves once the change is in the file and then in memory; rejects (applied nowhere) if the file failed. */
   private write(compute: QueuedWrite['compute']): Promise<void> {
+    if (this.readOnly !== undefined) return Promise.reject(new StoreUnavailableError(this.readOnly));
     return new Promise((resolve, reject) => {
       this.queue.push({ compute, resolve, reject });
       this.kick();
@@ -261,8 +306,9 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
-    if (this.dirty) this.flush();
+    if (this.dirty && this.readOnly === undefined) this.flush();
     await this.committing;
     this.lock?.release();
     this.lock = undefined;
