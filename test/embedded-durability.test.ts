@@ -275,12 +275,14 @@ describe('one process per data directory', () => {
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       const ok = await eventually(async () => out.includes('"api listening"') || child.exitCode !== null, 20_000);
       assert.ok(ok && child.exitCode === null, `PID 1 serve did not start; stderr: ${err}`);
-      const pid = /"pid":(\d+)/.exec(out)?.[1];
-      return { child, exited, pid };
+      // The server's pid outside its namespace (unshare's child) and inside it (last NSpid field).
+      const hostPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
+      const nsPid = /^NSpid:.*\s(\d+)$/m.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))?.[1];
+      return { child, exited, hostPid, nsPid };
     };
     const a = await startPid1();
     pid1s.push(a.child);
-    assert.equal(a.pid, '1', 'the server does not run as PID 1');
+    assert.equal(a.nsPid, '1', 'the server does not run as PID 1');
     // Another PID 1 while the first is alive: refused (the pid check alone would call it "us" and take over).
     const b = await serveExpectingExit(serveArgs(dataDir), asPid1);
     assert.notEqual(b.code, 0);
@@ -291,10 +293,9 @@ describe('one process per data directory', () => {
     await a.exited;
     const c = await startPid1();
     pid1s.push(c.child);
+    assert.equal(c.nsPid, '1');
     // unshare does not pass SIGTERM on: signal PID 1 itself, by its pid outside the namespace.
-    const inner = Number(readFileSync(`/proc/${c.child.pid}/task/${c.child.pid}/children`, 'utf8').trim().split(' ')[0]);
-    assert.ok(inner > 0, 'PID 1 not found');
-    process.kill(inner, 'SIGTERM');
+    process.kill(c.hostPid, 'SIGTERM');
     assert.equal(await c.exited, 0);
     assert.ok(!existsSync(join(dataDir, 'gslb.lock')), 'lock left after a clean stop');
   });
