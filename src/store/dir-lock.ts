@@ -5,7 +5,7 @@
  *
  * A lock left behind (SIGKILL, power loss) must not block the next start. Whether its holder still lives:
  * - same boot and PID namespace: decided at once from the pid: gone, a zombie, or started at another time than
- *   recorded (the pid was reused) means stale; our own pid means stale too unless this very process holds it;
+ *   recorded (the pid was reused) means stale, and so does our own pid;
  * - anywhere else (another container: every container start is PID 1 of a new namespace, so the pid says
  *   nothing; another host sharing the volume; an unreadable lock): by the heartbeat. The lock is watched for
  *   STALE_MS; an mtime that moves means a live holder, one that does not means it is gone.
@@ -35,9 +35,6 @@ interface LockInfo {
 }
 
 export class DataDirLockedError extends Error {}
-
-/** Directories locked by this process, so that a second store in the same process is refused too. */
-const heldHere = new Set<string>();
 
 function readOptional(path: string): string | undefined {
   try {
@@ -89,8 +86,10 @@ function parseInfo(text: string): LockInfo | undefined {
 }
 
 /** Is the holder named by a lock from this boot and PID namespace still running? */
-function localHolderAlive(info: LockInfo, dir: string): boolean {
-  if (info.pid === process.pid) return heldHere.has(dir);
+function localHolderAlive(info: LockInfo): boolean {
+  // Our own pid: a lock from an earlier life of this pid, or a second store in this process (tests reading a
+  // directory back); either way no other process holds it.
+  if (info.pid === process.pid) return false;
   try {
     process.kill(info.pid, 0);
   } catch (err) {
@@ -128,7 +127,6 @@ export class DataDirLock {
 
   private constructor(
     readonly file: string,
-    private readonly dir: string,
     private readonly ino: number,
     private readonly log: Logger,
   ) {}
@@ -153,8 +151,7 @@ export class DataDirLock {
         const s = await stat(file);
         const back = parseInfo(await readFile(file, 'utf8'));
         if (back?.token !== mine.token) continue;
-        heldHere.add(dir);
-        const lock = new DataDirLock(file, dir, s.ino, log);
+        const lock = new DataDirLock(file, s.ino, log);
         lock.startHeartbeat();
         log.info({ dir, file, pid: process.pid }, 'data directory locked');
         return lock;
@@ -188,7 +185,6 @@ export class DataDirLock {
   /** Clean shutdown: remove the lock if it is still ours. */
   release(): void {
     clearInterval(this.heartbeat);
-    heldHere.delete(this.dir);
     try {
       if (statSync(this.file).ino === this.ino) unlinkSync(this.file);
     } catch {
@@ -217,7 +213,7 @@ async function judge(file: string, dir: string, mine: LockInfo, log: Logger): Pr
   }
   const held = parseInfo(text);
   const holder = held ? `gslb pid ${held.pid} on ${held.host} (since ${held.since})` : `an unreadable lock (${JSON.stringify(text.slice(0, 80))})`;
-  if (held && sameNamespace(held, mine)) return { alive: localHolderAlive(held, dir), holder, ino: s.ino };
+  if (held && sameNamespace(held, mine)) return { alive: localHolderAlive(held), holder, ino: s.ino };
   log.warn({ dir, file, holder }, `data directory lock held from another PID namespace or host; watching its heartbeat for ${STALE_MS / 1000}s`);
   return { alive: await heartbeatSeen(file, s.ino, s.mtimeMs), holder, ino: s.ino };
 }
