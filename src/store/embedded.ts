@@ -1,15 +1,23 @@
 /**
- * The embedded store: state in memory, persisted to `<data>/state.json` by write-to-temp, fsync, rename and a
- * directory fsync, so a crash leaves either the old file or the new one. Concurrent writes share one flush
- * (group commit): a caller's promise resolves once a flush that started after its change has completed.
+ * The embedded store: state in memory, persisted to `<data>/state.json`. Persist first: a write is applied to
+ * a copy of the state, the copy is written to a temp file, fsynced, renamed over state.json and the directory
+ * fsynced; only then does the change reach memory and the change feed (DNS, the API). A write whose file
+ * could not be written is applied nowhere, and no later flush carries it. Concurrent writes share one file
+ * write (group commit): each batch is everything queued while the previous write ran.
+ *
+ * The node's own check results are not API-acknowledged writes: they are applied at once and reach the file
+ * with the next commit, or the background flush. A lock on the directory (dir-lock.ts) keeps a second process
+ * from writing the same file.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { applyResult } from '../health/machine.js';
+import { DataDirLock } from './dir-lock.js';
 import { smoothLatency } from './latency.js';
 import { fromFile, toFile } from './serialize.js';
+import { applyChange, cloneState } from './state-change.js';
 import {
   emptyState,
   latencyKey,
@@ -26,18 +34,37 @@ import {
   type StoreChange,
 } from './types.js';
 
-/** A node's own check results are not API-acknowledged writes: they reach the file at this pace. */
+/** Own check results, and a retry after a failed write, reach the file at this pace. */
 const BACKGROUND_FLUSH_MS = 5000;
+
+/** Errors that mean "this directory takes no writes now" rather than a configuration mistake. */
+const CANNOT_WRITE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
+/** A durable write waiting for the next commit. */
+interface QueuedWrite {
+  /** The write's changes, computed against the state as it will be when this write lands (earlier ones applied). */
+  compute(draft: StateData): StoreChange[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   private data: StateData = emptyState();
   private readonly listeners: ((c: StoreChange) => void)[] = [];
-  private pending: Promise<void> | undefined;
-  private running: Promise<void> | undefined;
+  private queue: QueuedWrite[] = [];
+  private committing: Promise<void> | undefined;
+  /** A commit without writes of its own is wanted (background flush of own check results, retry). */
+  private flushWanted = false;
+  /** Own check results in memory that are not in the file yet. */
   private dirty = false;
   private writeFailed = false;
   private timer: NodeJS.Timeout | undefined;
+  private lock: DataDirLock | undefined;
+  /** Why the directory could not be locked for writing (set: read-only, writes answer 503). */
+  private readOnly: string | undefined;
+  private locking = false;
+  private closed = false;
   readonly file: string;
 
   constructor(
@@ -49,6 +76,7 @@ export class EmbeddedStore implements Store {
 
   async start(): Promise<StateData> {
     mkdirSync(this.dir, { recursive: true });
+    await this.takeLock();
     let text: string | undefined;
     try {
       text = readFileSync(this.file, 'utf8');
@@ -64,14 +92,52 @@ export class EmbeddedStore implements Store {
       this.log.info({ file: this.file, regions: this.data.regions.size, drains: this.data.drains.size }, 'embedded store loaded');
     }
     this.timer = setInterval(() => {
-      if (this.dirty) this.persist().catch(() => undefined);
+      if (this.readOnly !== undefined) this.takeLock().catch((err: unknown) => this.log.error({ err }, 'data directory lock retry failed'));
+      // After a failed write, rewriting what memory holds also undoes a rename whose directory fsync failed.
+      else if (this.dirty || this.writeFailed) this.flush();
     }, BACKGROUND_FLUSH_MS);
     this.timer.unref();
     return this.data;
   }
 
+  /**
+   * Without space for the lock file (a restart on a full disk) the node still starts and serves what the file
+   * holds, read-only: writes answer 503 until the lock can be taken (retried at the background pace). A
+   * directory held by a live process still refuses the start.
+   */
+  private async takeLock(): Promise<void> {
+    if (this.locking) return;
+    this.locking = true;
+    try {
+      await this.tryLock();
+    } finally {
+      this.locking = false;
+    }
+  }
+
+  private async tryLock(): Promise<void> {
+    try {
+      this.lock = await DataDirLock.acquire(this.dir, this.log);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (this.readOnly === undefined && !(code !== undefined && CANNOT_WRITE.has(code))) throw err;
+      if (this.readOnly === undefined) {
+        this.log.error({ err, dir: this.dir }, 'data directory not writable: serving the stored state read-only; API writes answer 503');
+      }
+      this.readOnly = `${this.dir} is not writable (${(err as Error).message})`;
+      return;
+    }
+    if (this.closed) {
+      this.lock.release();
+      this.lock = undefined;
+      return;
+    }
+    if (this.readOnly !== undefined) this.log.info({ dir: this.dir }, 'data directory writable again: taking writes');
+    this.readOnly = undefined;
+  }
+
   available(): boolean {
-    return !this.writeFailed;
+    return !this.writeFailed && this.readOnly === undefined;
   }
 
   onChange(listener: (c: StoreChange) => void): void {
@@ -82,97 +148,149 @@ export class EmbeddedStore implements Store {
     for (const l of this.listeners) l(c);
   }
 
-  async putRegion(reg: RegionRegistration): Promise<void> {
-    this.data.regions.set(reg.name, reg);
-    this.emit({ kind: 'region', name: reg.name, registration: reg });
-    await this.persist();
+  putRegion(reg: RegionRegistration): Promise<void> {
+    return this.write(() => [{ kind: 'region', name: reg.name, registration: reg }]);
   }
 
-  async deleteRegion(name: string): Promise<void> {
-    this.data.regions.delete(name);
-    this.data.drains.delete(name);
-    const gone: [string, null][] = [];
-    for (const key of this.data.probes.keys()) {
-      if (key.startsWith(name + '|')) {
-        this.data.probes.delete(key);
-        gone.push([key, null]);
-      }
-    }
-    this.emit({ kind: 'region', name, registration: null });
-    this.emit({ kind: 'drain', name, drain: null });
-    if (gone.length > 0) this.emit({ kind: 'probes', states: gone });
-    await this.persist();
+  deleteRegion(name: string): Promise<void> {
+    return this.write((draft) => {
+      const gone: [string, null][] = [];
+      for (const key of draft.probes.keys()) if (key.startsWith(name + '|')) gone.push([key, null]);
+      const changes: StoreChange[] = [
+        { kind: 'region', name, registration: null },
+        { kind: 'drain', name, drain: null },
+      ];
+      if (gone.length > 0) changes.push({ kind: 'probes', states: gone });
+      return changes;
+    });
   }
 
-  async setDrain(name: string, drain: DrainRecord | null): Promise<void> {
-    if (drain) this.data.drains.set(name, drain);
-    else this.data.drains.delete(name);
-    this.emit({ kind: 'drain', name, drain });
-    await this.persist();
+  setDrain(name: string, drain: DrainRecord | null): Promise<void> {
+    return this.write(() => [{ kind: 'drain', name, drain }]);
   }
 
   async applyProbes(updates: ProbeUpdate[], now: number, durable: boolean): Promise<[string, ProberState][]> {
-    const out: [string, ProberState][] = [];
-    for (const u of updates) {
-      const key = probeKey(u.region, u.endpoint, u.prober);
-      const next = applyResult(this.data.probes.get(key), u.ok, now, u.rise, u.fall, u.rttMs, u.error);
-      this.data.probes.set(key, next);
-      out.push([key, next]);
+    const compute = (data: StateData): [string, ProberState][] => {
+      const out: [string, ProberState][] = [];
+      const seen = new Map<string, ProberState>();
+      for (const u of updates) {
+        const key = probeKey(u.region, u.endpoint, u.prober);
+        const next = applyResult(seen.get(key) ?? data.probes.get(key), u.ok, now, u.rise, u.fall, u.rttMs, u.error);
+        seen.set(key, next);
+        out.push([key, next]);
+      }
+      return out;
+    };
+    if (!durable) {
+      const out = compute(this.data);
+      const change: StoreChange = { kind: 'probes', states: out };
+      applyChange(this.data, change);
+      this.emit(change);
+      this.dirty = true;
+      return out;
     }
-    this.emit({ kind: 'probes', states: out });
-    if (durable) await this.persist();
-    else this.dirty = true;
+    let out: [string, ProberState][] = [];
+    await this.write((draft) => {
+      out = compute(draft);
+      return [{ kind: 'probes', states: out }];
+    });
     return out;
   }
 
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
-    const out = samples.map((s) => {
-      const key = latencyKey(s.client, s.region);
-      const next = smoothLatency(this.data.latency.get(key), s.client, s.region, s.rttMs, now);
-      this.data.latency.set(key, next);
-      return next;
+    let out: LearnedLatency[] = [];
+    await this.write((draft) => {
+      const seen = new Map<string, LearnedLatency>();
+      out = samples.map((s) => {
+        const key = latencyKey(s.client, s.region);
+        const next = smoothLatency(seen.get(key) ?? draft.latency.get(key), s.client, s.region, s.rttMs, now);
+        seen.set(key, next);
+        return next;
+      });
+      return [{ kind: 'latency', values: out }];
     });
-    this.emit({ kind: 'latency', values: out });
-    await this.persist();
     return out;
   }
 
-  async restoreProbes(states: [string, ProberState][]): Promise<void> {
-    for (const [k, v] of states) this.data.probes.set(k, v);
-    this.emit({ kind: 'probes', states });
-    await this.persist();
+  restoreProbes(states: [string, ProberState][]): Promise<void> {
+    return this.write(() => [{ kind: 'probes', states }]);
   }
 
   async pruneProbes(stale: [string, number][]): Promise<string[]> {
-    const gone: [string, null][] = [];
-    for (const [key, at] of stale) {
-      const s = this.data.probes.get(key);
-      if (s && s.at <= at) {
-        this.data.probes.delete(key);
-        gone.push([key, null]);
+    let gone: [string, null][] = [];
+    await this.write((draft) => {
+      gone = [];
+      for (const [key, at] of stale) {
+        const s = draft.probes.get(key);
+        if (s && s.at <= at) gone.push([key, null]);
       }
-    }
-    if (gone.length === 0) return [];
-    this.emit({ kind: 'probes', states: gone });
-    await this.persist();
+      return gone.length > 0 ? [{ kind: 'probes', states: gone }] : [];
+    });
     return gone.map(([key]) => key);
   }
 
-  /** Resolves when a flush that began after this call has reached the disk. */
-  private persist(): Promise<void> {
-    this.pending ??= (async () => {
-      await this.running?.catch(() => undefined);
-      this.pending = undefined;
-      const p = this.writeFile();
-      this.running = p;
-      await p;
-    })();
-    return this.pending;
+  /** Resolves once the change is in the file and then in memory; rejects (applied nowhere) if the file failed. */
+  private write(compute: QueuedWrite['compute']): Promise<void> {
+    if (this.readOnly !== undefined) return Promise.reject(new StoreUnavailableError(this.readOnly));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ compute, resolve, reject });
+      this.kick();
+    });
   }
 
-  private async writeFile(): Promise<void> {
-    this.dirty = false;
-    const text = JSON.stringify(toFile(this.data));
+  private flush(): void {
+    this.flushWanted = true;
+    this.kick();
+  }
+
+  private kick(): void {
+    this.committing ??= this.commitLoop()
+      .catch((err: unknown) => this.log.error({ err }, 'embedded store commit failed'))
+      .finally(() => {
+        this.committing = undefined;
+        // A write queued after the loop's last look (by a continuation of a resolved write) starts the next one.
+        if (this.queue.length > 0 || this.flushWanted) this.kick();
+      });
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (this.queue.length > 0 || this.flushWanted) {
+      const batch = this.queue;
+      this.queue = [];
+      this.flushWanted = false;
+      const draft = cloneState(this.data);
+      const accepted: { w: QueuedWrite; changes: StoreChange[] }[] = [];
+      for (const w of batch) {
+        try {
+          const changes = w.compute(draft);
+          for (const c of changes) applyChange(draft, c);
+          accepted.push({ w, changes });
+        } catch (err) {
+          w.reject(err);
+        }
+      }
+      // Own check results applied from here on are not in this draft: they stay dirty for the next commit.
+      const hadDirty = this.dirty;
+      this.dirty = false;
+      try {
+        await this.writeFile(draft);
+      } catch (err) {
+        if (hadDirty) this.dirty = true;
+        for (const { w } of accepted) w.reject(err);
+        continue;
+      }
+      for (const { changes } of accepted) {
+        for (const c of changes) {
+          applyChange(this.data, c);
+          this.emit(c);
+        }
+      }
+      for (const { w } of accepted) w.resolve();
+    }
+  }
+
+  private async writeFile(state: StateData): Promise<void> {
+    const text = JSON.stringify(toFile(state));
     const tmp = `${this.file}.tmp`;
     try {
       const fh = await open(tmp, 'w', 0o600);
@@ -192,16 +310,20 @@ export class EmbeddedStore implements Store {
       if (this.writeFailed) this.log.info({ file: this.file }, 'embedded store writable again');
       this.writeFailed = false;
     } catch (err) {
-      this.dirty = true;
-      if (!this.writeFailed) this.log.error({ err, file: this.file }, 'embedded store write failed');
+      // A partial temp file holds space a full disk needs back.
+      await unlink(tmp).catch(() => undefined);
+      if (!this.writeFailed) this.log.error({ err, file: this.file }, 'embedded store write failed: writes answer 503 and are not applied');
       this.writeFailed = true;
       throw new StoreUnavailableError(`cannot write ${this.file}: ${(err as Error).message}`);
     }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
-    if (this.dirty) await this.persist().catch(() => undefined);
-    await this.pending?.catch(() => undefined);
+    if (this.dirty && this.readOnly === undefined) this.flush();
+    await this.committing;
+    this.lock?.release();
+    this.lock = undefined;
   }
 }
