@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DepthScanner, jsonDepth } from '../src/api/json-limits.js';
 import { RRType } from '../src/dns/constants.js';
 import { udpQuery } from './helpers/dns-client.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -150,6 +151,28 @@ describe('JSON bodies: size and depth limits, checked before parsing', () => {
     // loose on purpose (a loaded CI machine), far below the stall the limit removes.
     const stall = metric(afterText, 'nodejs_eventloop_lag_max_seconds');
     assert.ok(stall !== undefined && stall < 0.2, `event-loop max stall while deep bodies arrived: ${stall} s`);
+  });
+});
+
+describe('DepthScanner: the same depth however the body is split into chunks', () => {
+  test('escapes and strings across chunk boundaries', () => {
+    const cases: [string, number][] = [
+      ['{"a":[1,{"b":"[[["}]}', 3],
+      ['["\\\\",["\\"[[["]]', 2],
+      ['"\\\\"[[]]', 2],
+      [`{"s":"${'\\"['.repeat(50)}"}`, 1],
+      ['['.repeat(40), 33],
+    ];
+    for (const [text, depth] of cases) {
+      assert.equal(jsonDepth(text), depth, text);
+      const bytes = Buffer.from(text);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const s = new DepthScanner();
+        const ok = s.feed(bytes.subarray(0, cut)) && s.feed(bytes.subarray(cut));
+        assert.equal(s.max, depth, `${text} cut at ${cut}`);
+        assert.equal(ok, depth <= 32);
+      }
+    }
   });
 });
 
