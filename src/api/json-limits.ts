@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 
-/** Largest accepted body, bytes. A probe report of 10 000 results fits in about 900 KB. */
+/** Largest accepted body, bytes (a registration of 10 000 endpoints is about 400 KB). */
 export const JSON_BODY_LIMIT = 1 << 20;
 /** Deepest accepted nesting of objects and arrays; the deepest body any route takes is 4 levels. */
 export const JSON_MAX_DEPTH = 32;
@@ -25,8 +25,8 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /**
- * Measures the nesting of JSON as it arrives, chunk by chunk, so that a body nested too deep is refused at the
- * chunk that crosses the limit, before the rest is even read. Works on UTF-8 bytes: the bytes of `{ [ } ] " \`
+ * Measures the nesting of JSON as it arrives, chunk by chunk, so that a body nested too deep is known at the
+ * chunk that crosses the limit: the rest is neither scanned, nor kept, nor parsed. Works on UTF-8 bytes: the bytes of `{ [ } ] " \`
  * never occur inside a multi-byte character. Brackets inside strings do not count; a backslash skips the byte
  * after it, so `"\""` stays a string. The text need not be valid JSON: this only bounds what the parser will
  * be asked to do.
@@ -105,6 +105,7 @@ export function installJsonParser(app: FastifyInstance, opts: JsonLimitOptions =
       done(err, undefined);
     };
     const tooLarge = () => new ApiError(413, `request body is larger than ${JSON_BODY_LIMIT} bytes`, 'body');
+    const tooDeepError = () => new ApiError(400, `request body is nested deeper than ${JSON_MAX_DEPTH} levels`, 'body');
     const declared = Number(req.headers['content-length']);
     if (declared > JSON_BODY_LIMIT) return refuse('size', tooLarge());
     const scanner = new DepthScanner();
@@ -121,7 +122,7 @@ export function installJsonParser(app: FastifyInstance, opts: JsonLimitOptions =
       received += bytes.length;
       if (received > JSON_BODY_LIMIT) {
         stop();
-        return refuse(tooDeep ? 'depth' : 'size', tooLarge());
+        return tooDeep ? refuse('depth', tooDeepError()) : refuse('size', tooLarge());
       }
       if (tooDeep) return;
       if (!scanner.feed(bytes)) {
@@ -139,7 +140,7 @@ export function installJsonParser(app: FastifyInstance, opts: JsonLimitOptions =
     };
     const onEnd = () => {
       stop();
-      if (tooDeep) return refuse('depth', new ApiError(400, `request body is nested deeper than ${JSON_MAX_DEPTH} levels`, 'body'));
+      if (tooDeep) return refuse('depth', tooDeepError());
       if (!Number.isNaN(declared) && received !== declared) return refuse('syntax', new ApiError(400, 'request body length does not match Content-Length', 'body'));
       const text = Buffer.concat(chunks, received).toString('utf8');
       parse(req, text, (err, value) => {
