@@ -49,6 +49,26 @@ async function lagMax(api: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
+/** Posts deep bodies back to back until SIGTERM, then prints each request's time and the statuses as JSON. */
+const FLOOD_CLIENT = `
+const [url, depth] = process.argv.slice(1);
+const body = '['.repeat(Number(depth)) + ']'.repeat(Number(depth));
+const times = []; const statuses = {}; let stop = false;
+process.on('SIGTERM', () => { stop = true; });
+(async () => {
+  while (!stop) {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await res.arrayBuffer();
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    } catch (err) { statuses[err.cause?.code ?? 'error'] = (statuses[err.cause?.code ?? 'error'] ?? 0) + 1; }
+    times.push(performance.now() - t0);
+  }
+  process.stdout.write(JSON.stringify({ times, statuses }));
+})();
+`;
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
 runBench('api-flood', async () => {
@@ -59,7 +79,9 @@ runBench('api-flood', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-api-flood-'));
   const watchdog = startWatchdog('api-flood', (seconds + 60) * 1000, () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'zone.yaml'), ZONE_FILE);
-  const [dnsPort, apiPort] = [await freePort(), await freePort()];
+  const dnsPort = await freePort();
+  let apiPort = await freePort();
+  for (let i = 0; apiPort === dnsPort && i < 20; i++) apiPort = await freePort();
   const api = `http://${HOST}:${apiPort}`;
   const server = track(
     spawn(process.execPath, ['dist/cli.js', 'serve', '--zones', dir, '--data', join(dir, 'data'), '--dns', `${HOST}:${dnsPort}`, '--api', `${HOST}:${apiPort}`, '--log-level', 'error'], {
@@ -68,7 +90,8 @@ runBench('api-flood', async () => {
   );
   try {
     await waitForDns(dnsPort, 20_000, server, query(1));
-    const deep = '['.repeat(depth) + ']'.repeat(depth);
+    // DNS listens before the API does.
+    for (let i = 0; i < 200 && !(await fetch(`${api}/healthz`).then((r) => r.ok, () => false)); i++) await sleep(50);
     await lagMax(api); // resets the server's max
     const sentAt = new Map<number, number>();
     const rtts: number[] = [];
@@ -82,18 +105,12 @@ runBench('api-flood', async () => {
     await new Promise<void>((r) => sock.bind(0, HOST, () => r()));
     const total = Math.round(seconds * qps);
     let sent = 0;
-    let flooding = depth > 0;
-    const deepTimes: number[] = [];
-    const statuses = new Map<number, number>();
-    const flood = (async () => {
-      while (flooding) {
-        const t0 = performance.now();
-        const res = await fetch(`${api}/v1/probes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
-        await res.arrayBuffer();
-        deepTimes.push(performance.now() - t0);
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      }
-    })();
+    // The flooding client is a process of its own, so that building and sending its bodies does not delay
+    // the DNS sender and its clock here.
+    const flooder = depth > 0 ? track(spawn(process.execPath, ['-e', FLOOD_CLIENT, `${api}/v1/probes`, String(depth)], { stdio: ['ignore', 'pipe', 'inherit'] })) : undefined;
+    let floodOut = '';
+    flooder?.stdout!.on('data', (c: Buffer) => (floodOut += c.toString()));
+    const floodDone = flooder ? new Promise<void>((r) => flooder.once('exit', () => r())) : Promise.resolve();
     const start = performance.now();
     while (sent < total) {
       // Paced against the clock so a stalled sender catches up instead of sending fewer queries.
@@ -105,8 +122,9 @@ runBench('api-flood', async () => {
       }
       await sleep(2);
     }
-    flooding = false;
-    await flood;
+    if (flooder?.pid !== undefined) process.kill(flooder.pid, 'SIGTERM');
+    await floodDone;
+    const { times: deepTimes, statuses } = (floodOut.trim() ? JSON.parse(floodOut) : { times: [], statuses: {} }) as { times: number[]; statuses: Record<string, number> };
     await sleep(2000);
     sock.close();
     const serverLag = await lagMax(api);
@@ -115,7 +133,7 @@ runBench('api-flood', async () => {
     const f = (n: number) => n.toFixed(1);
     process.stdout.write(
       [
-        `deep bodies: ${depth} levels, ${deep.length} bytes; ${deepTimes.length} sent, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+        `deep bodies: ${depth} levels, ${2 * depth} bytes; ${deepTimes.length} sent, statuses ${JSON.stringify(statuses)}`,
         `deep request time ms: p50 ${f(pct(deepTimes, 50))} max ${f(deepTimes.at(-1) ?? NaN)}`,
         `server event-loop max stall during the flood: ${f(serverLag * 1000)} ms`,
         `dns: ${total} queries at ${qps}/s, answered ${rtts.length}, lost ${total - rtts.length}; ms p50 ${f(pct(rtts, 50))} p99 ${f(pct(rtts, 99))} max ${f(rtts.at(-1) ?? NaN)}`,
