@@ -60,15 +60,22 @@ describe('API (real HTTP against a running server)', () => {
   });
   after(() => ts.stop());
 
-  test('readyz follows the zone set: 503 after the last zone file goes, 200 when one returns', async () => {
+  test('readyz follows the zone set: 503 while none is loaded, 200 once one is; removing the last is refused', async () => {
+    const empty = await startTestServer({});
+    try {
+      const r = await fetch(`${empty.api}/readyz`);
+      assert.equal(r.status, 503);
+      assert.equal(((await r.json()) as { reason: string }).reason, 'no zones loaded');
+      writeFileSync(join(empty.dir, 'example.yaml'), EXAMPLE_ZONE);
+      assert.equal(empty.server.reload().ok, true);
+      assert.equal((await fetch(`${empty.api}/readyz`)).status, 200);
+    } finally {
+      await empty.stop();
+    }
     assert.equal((await fetch(`${ts.api}/readyz`)).status, 200);
     rmSync(join(ts.dir, 'example.yaml'));
-    ts.server.reload();
-    const r = await fetch(`${ts.api}/readyz`);
-    assert.equal(r.status, 503);
-    assert.equal(((await r.json()) as { reason: string }).reason, 'no zones loaded');
+    assert.equal(ts.server.reload().reason, 'no_zones', 'a reload that removes every zone is refused');
+    assert.equal((await fetch(`${ts.api}/readyz`)).status, 200, 'the last good configuration keeps serving');
     writeFileSync(join(ts.dir, 'example.yaml'), EXAMPLE_ZONE);
-    ts.server.reload();
-    assert.equal((await fetch(`${ts.api}/readyz`)).status, 200);
   });
 });
