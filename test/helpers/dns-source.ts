@@ -49,7 +49,7 @@ export async function udpBurst(
   packets: Buffer[],
   opts: { quietMs?: number; maxMs?: number } = {},
 ): Promise<{ replies: Map<number, Buffer>; sendMs: number; bytesIn: number; bytesOut: number }> {
-  const quietMs = opts.quietMs ?? 600;
+  const quietMs = opts.quietMs ?? 1000;
   const maxMs = opts.maxMs ?? 10_000;
   const sock = createSocket(source.includes(':') ? 'udp6' : 'udp4');
   const replies = new Map<number, Buffer>();
