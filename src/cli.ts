@@ -34,6 +34,10 @@ Run "gslb <command> --help" for a command's options.`,
   --log-level LEVEL    GSLB_LOG_LEVEL   fatal|error|warn|info|debug|trace     [info]
   --query-log RATE     GSLB_QUERY_LOG   log this fraction of queries (0-1)    [0: off]
   --probers NAME,...   GSLB_PROBERS     remote probers whose reports count    [none; a token lets reports register]
+  --rrl RATE           GSLB_RRL         UDP responses/s per /24 or /56 + kind [200; 0: off]
+  --rrl-slip N         GSLB_RRL_SLIP    every Nth limited response TC=1       [2; 0: drop all]
+  --rrl-exempt CIDRS   GSLB_RRL_EXEMPT  never rate limited, comma-separated   [127.0.0.0/8,::1/128; none]
+  --cookie-secret HEX  GSLB_COOKIE_SECRET  server-cookie secret (32 hex digits); twice: NEW, OLD  [random per start]
 
 Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
   check: `Usage: gslb check [--zones DIR]

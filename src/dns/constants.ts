@@ -50,6 +50,8 @@ export const Rcode = {
   REFUSED: 5,
   /** Extended rcode 16: needs the OPT record to carry the upper 8 bits. */
   BADVERS: 16,
+  /** Extended rcode 23 (RFC 7873): the server cookie was missing or invalid; a fresh one is in the reply. */
+  BADCOOKIE: 23,
 } as const;
 const rcodeNames = new Map<number, string>(Object.entries(Rcode).map(([k, v]) => [v, k]));
 export function rcodeName(code: number): string {

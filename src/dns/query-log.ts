@@ -7,6 +7,7 @@ import { rcodeName, typeName } from './constants.js';
 import { bytesToIpv4, bytesToIpv6 } from './ip.js';
 import type { QueryObserver } from './observer.js';
 import { ParseOutcome } from './query.js';
+import { RrlOutcome } from './responder.js';
 
 export function queryLogObserver(rate: number, log: Logger, rng: () => number = Math.random): QueryObserver {
   return (q, outcome, info, transport, peer) => {
@@ -23,6 +24,7 @@ export function queryLogObserver(rate: number, log: Logger, rng: () => number = 
         ...(info.service ? { service: info.service, region: info.region ?? null } : {}),
         ...(info.decision ? { scope: info.decision.scope, ttl: info.decision.ttl } : {}),
         ...(info.truncated ? { truncated: true } : {}),
+        ...(info.rrl === RrlOutcome.SLIPPED ? { rrl: 'slipped' } : info.rrl === RrlOutcome.DROPPED ? { rrl: 'dropped' } : {}),
       },
       'query',
     );

@@ -49,8 +49,7 @@ export interface AnswerInfo {
 export const RrlOutcome = { NOT_LIMITED: 0, ANSWERED: 1, SLIPPED: 2, DROPPED: 3 } as const;
 export type RrlOutcome = (typeof RrlOutcome)[keyof typeof RrlOutcome];
 
-/** Extended rcode 23 (RFC 7873): a fresh server cookie is in the reply, retry with it. */
-const BADCOOKIE = 23;
+const BADCOOKIE = Rcode.BADCOOKIE;
 
 const CHAOS_NAMES = new Set(['id.server', 'hostname.bind']);
 

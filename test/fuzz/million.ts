@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { pino } from 'pino';
 import { RRType } from '../../src/dns/constants.js';
 import { decodeMessage } from '../../src/dns/decode.js';
 import { expectsAnswer, nextCase, Rng, SEED } from './generator.js';
@@ -23,12 +24,15 @@ const PACKETS = Number(process.env.FUZZ_PACKETS ?? 1_000_000);
 const UDP_PACKETS = Number(process.env.FUZZ_UDP ?? 50_000);
 
 async function overUdp(): Promise<string> {
+  const errors: string[] = [];
   // Limits on and nothing exempt, so the real listener's RRL and cookie paths run too.
   const ts = await startEnvServer(
     { 'example.yaml': EXAMPLE_ZONE },
     { GSLB_RRL: '1000', GSLB_RRL_EXEMPT: 'none', GSLB_COOKIE_SECRET: FUZZ_COOKIE_SECRET.toString('hex') },
     [],
     'fuzz',
+    // The listeners catch a throwing query (it costs one answer, not the process) and log it: count those.
+    pino({ level: 'error' }, { write: (line: string) => errors.push(line) }),
   );
   const sock = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
   let received = 0;
@@ -59,6 +63,7 @@ async function overUdp(): Promise<string> {
       await new Promise((r) => setTimeout(r, 300));
     }
     assert.deepEqual(bad.slice(0, 5), [], 'malformed UDP replies');
+    assert.deepEqual(errors.slice(0, 5), [], 'the server logged errors (a query threw)');
     assert.ok(received <= answerable, `${received} replies for ${answerable} answerable packets`);
     // Still alive and right on both transports (127.0.0.1 is not exempt here, so this also shows the limiter
     // did not lock out another network).

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { parseServeOptions } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { writeGeoFixture } from './geo-fixture.js';
@@ -16,14 +16,20 @@ import type { TestServer } from './server.js';
 import type { Target } from './dns-client.js';
 
 /** Like startTestServer, with serve options taken from `env` (GSLB_* variables) as well as `args`. */
-export async function startEnvServer(zones: Record<string, string>, env: Record<string, string>, args: string[] = [], nodeId = 'test-node'): Promise<TestServer> {
+export async function startEnvServer(
+  zones: Record<string, string>,
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeId = 'test-node',
+  log: Logger = pino({ level: 'silent' }),
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-test-'));
   for (const [file, text] of Object.entries(zones)) writeFileSync(join(dir, file), text);
   const options = parseServeOptions(
     ['--zones', dir, '--dns', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(dir, 'data'), '--node-id', nodeId, '--geoip', writeGeoFixture(dir), ...args],
     env,
   );
-  const server = await startServer(options, pino({ level: 'silent' }));
+  const server = await startServer(options, log);
   const first = server.dns[0]!;
   return {
     server,
@@ -49,7 +55,7 @@ export async function udpBurst(
   packets: Buffer[],
   opts: { quietMs?: number; maxMs?: number } = {},
 ): Promise<{ replies: Map<number, Buffer>; sendMs: number; bytesIn: number; bytesOut: number }> {
-  const quietMs = opts.quietMs ?? 600;
+  const quietMs = opts.quietMs ?? 1000;
   const maxMs = opts.maxMs ?? 10_000;
   const sock = createSocket(source.includes(':') ? 'udp6' : 'udp4');
   const replies = new Map<number, Buffer>();
