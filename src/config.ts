@@ -22,6 +22,8 @@ export interface ServeOptions {
   logLevel: string;
   /** Fraction of queries written to the query log (0 = off). */
   queryLog: number;
+  /** Replicas that must confirm (Redis WAIT) a write before it answers 2xx; 0 = the primary's acknowledgement. */
+  redisMinReplicas: number;
 }
 
 export class UsageError extends Error {}
@@ -46,6 +48,7 @@ export const SERVE_OPTIONS = {
   apiToken: { flag: '--api-token', env: 'GSLB_API_TOKEN' },
   logLevel: { flag: '--log-level', env: 'GSLB_LOG_LEVEL' },
   queryLog: { flag: '--query-log', env: 'GSLB_QUERY_LOG' },
+  redisMinReplicas: { flag: '--redis-min-replicas', env: 'GSLB_REDIS_MIN_REPLICAS' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -131,6 +134,12 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     }
   }
 
+  const minReplicasText = one(SERVE_OPTIONS.redisMinReplicas) ?? '0';
+  const redisMinReplicas = Number(minReplicasText);
+  if (!/^\d{1,3}$/.test(minReplicasText) || redisMinReplicas > 100)
+    throw new UsageError(`--redis-min-replicas: "${minReplicasText}" is not a number of replicas from 0 to 100`);
+  if (redisMinReplicas > 0 && redis === undefined) throw new UsageError('--redis-min-replicas: needs --redis (the embedded store has no replicas)');
+
   const nodeId = one(SERVE_OPTIONS.nodeId) ?? hostname();
   if (Buffer.byteLength(nodeId) === 0 || Buffer.byteLength(nodeId) > 255) throw new UsageError('--node-id: must be 1-255 bytes');
 
@@ -147,6 +156,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
 
   return {
     queryLog,
+    redisMinReplicas,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
     dns,
     api,

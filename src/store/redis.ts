@@ -83,6 +83,11 @@ return msg
 
 /** The safety net for missed notifications: a full re-read this often. */
 const RESYNC_MS = 10_000;
+/**
+ * How long a write waits (Redis WAIT) for `--redis-min-replicas` replicas before it answers 503: short enough to
+ * stay inside the API's ~2 s answer budget, long enough for a healthy replica on the same network (~1 ms).
+ */
+const REPLICA_WAIT_MS = 1000;
 /** Bound on the ids remembered for the own-change bookkeeping below (only grows while pub/sub is away). */
 const MAX_PENDING_IDS = 10_000;
 
@@ -137,6 +142,8 @@ export class RedisStore implements Store {
   constructor(
     private readonly target: RedisTarget,
     private readonly log: Logger,
+    /** `--redis-min-replicas`: replicas that must hold a write before it is acknowledged (0 = the primary alone). */
+    private readonly minReplicas = 0,
   ) {
     const ns = `{${target.namespace}}`;
     this.keys = { regions: `${ns}:regions`, drains: `${ns}:drains`, probes: `${ns}:probes`, latency: `${ns}:latency`, channel: `${ns}:changes` };
@@ -321,14 +328,32 @@ export class RedisStore implements Store {
     }
   }
 
-  private async transaction(build: (m: ReturnType<Client['multi']>) => void): Promise<void> {
+  private async transaction(build: (m: ReturnType<Client['multi']>) => void, replicate = true): Promise<void> {
     await this.run(async () => {
       const m = this.cmd.multi();
       build(m);
       const res = await m.exec();
       const failed = res?.find(([err]) => err);
       if (!res || failed) throw failed?.[0] ?? new Error('transaction aborted');
+      if (replicate) await this.replicated();
     });
+  }
+
+  /**
+   * With `--redis-min-replicas N`: resolve only once N replicas hold every write this connection made so far
+   * (WAIT counts replicas that reached this connection's replication offset, so it covers the write just made).
+   * Replication is asynchronous, so without this a write the primary acknowledged can vanish in a failover.
+   * On Cluster the WAIT rides in a pipeline with a read of one of our keys: ioredis routes that pipeline to
+   * the master serving the `{namespace}` slot, the node (and connection) that took the write.
+   * A shortfall rejects (-> 503): the write may exist on the primary, but retrying it is safe.
+   */
+  private async replicated(): Promise<void> {
+    if (this.minReplicas === 0) return;
+    const res = await this.cmd.pipeline().exists(this.keys.regions).wait(this.minReplicas, REPLICA_WAIT_MS).exec();
+    const [err, acked] = res?.[1] ?? [new Error('WAIT not answered')];
+    if (err) throw err;
+    if (Number(acked) < this.minReplicas)
+      throw new Error(`only ${Number(acked)} of ${this.minReplicas} replicas confirmed the write within ${REPLICA_WAIT_MS} ms (safe to retry)`);
   }
 
   async putRegion(reg: RegionRegistration): Promise<void> {
@@ -373,7 +398,7 @@ export class RedisStore implements Store {
     this.emitOwn(id, change);
   }
 
-  async applyProbes(updates: ProbeUpdate[], now: number): Promise<[string, ProberState][]> {
+  async applyProbes(updates: ProbeUpdate[], now: number, durable = true): Promise<[string, ProberState][]> {
     if (updates.length === 0) return [];
     const payload = updates.map((u) => ({
       k: `${u.region}|${u.endpoint}|${u.prober}`,
@@ -384,7 +409,12 @@ export class RedisStore implements Store {
       ...(u.error !== undefined ? { err: u.error } : {}),
     }));
     const id = this.nextId();
-    const msg = await this.run(() => this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id));
+    // A node's own checks (durable: false) are repeated every interval, so they do not wait for replicas.
+    const msg = await this.run(async () => {
+      const out = await this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id);
+      if (durable) await this.replicated();
+      return out;
+    });
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
     // Our own change, applied now rather than when the notification comes back (unless it came already).
     this.emitOwn(id, change);
@@ -394,9 +424,11 @@ export class RedisStore implements Store {
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
     const payload = samples.map((s) => ({ client: s.client, region: s.region, rtt: s.rttMs }));
     const id = this.nextId();
-    const msg = await this.run(() =>
-      this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id),
-    );
+    const msg = await this.run(async () => {
+      const out = await this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id);
+      await this.replicated();
+      return out;
+    });
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'latency' }> & { id: string };
     this.emitOwn(id, change);
     return change.values;
@@ -408,7 +440,9 @@ export class RedisStore implements Store {
     await this.transaction((m) => {
       m.hset(this.keys.probes, ...states.flatMap(([k, v]) => [k, JSON.stringify(v)]));
       m.publish(this.keys.channel, JSON.stringify(change));
-    });
+      // Re-pushed check results are refreshed by the next checks anyway; waiting for replicas here would let a
+      // missing replica block the resync after a reconnect.
+    }, false);
   }
 
   async close(): Promise<void> {
