@@ -198,6 +198,8 @@ export interface ClusterSetup {
   masters(): Promise<number[]>;
   /** `CLUSTER FAILOVER` on a replica; resolves once it is master and every live node agrees. */
   failover(replicaPort: number): Promise<void>;
+  /** Start a killed node again on its port with its own nodes.conf: it rejoins (a failed-over master as a replica). */
+  revive(port: number): Promise<void>;
   /** Move one slot, keys and all, from one master to another (SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE). */
   migrateSlot(slot: number, toPort: number): Promise<void>;
   stop(): Promise<void>;
@@ -234,6 +236,7 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
   requireRedis();
   const dir = mkdtempSync(join(tmpdir(), 'gslb-cluster-'));
   const servers = new Map<number, RedisProcess>();
+  const commands = new Map<number, string[]>();
   const stop = async () => {
     await Promise.all([...servers.values()].map((p) => p.kill()));
     rmSync(dir, { recursive: true, force: true });
@@ -256,18 +259,26 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
       const busPort = await freePort();
       const nodeDir = join(dir, String(port));
       mkdirSync(nodeDir);
-      servers.set(
-        port,
-        await launch(
-          [...COMMON, '--port', String(port), '--dir', nodeDir, '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
-          port,
-          join(nodeDir, 'redis.log'),
-        ),
-      );
+      const args = [...COMMON, '--port', String(port), '--dir', nodeDir, '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'];
+      commands.set(port, args);
+      servers.set(port, await launch(args, port, join(nodeDir, 'redis.log')));
     }
     const ports = [...servers.keys()];
     await cli(ports[0]!, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], 60_000);
     await waitUntil('cluster_state:ok on every node', () => allOk((n) => n.length === 6), 30_000, 100);
+    // cluster_state:ok comes before the replicas' first sync: wait for that too, or the first WAIT finds none.
+    await waitUntil(
+      'every replica in sync',
+      async () => {
+        for (const p of ports) {
+          const r = await info(p, 'replication');
+          if (r.get('role') === 'slave' ? r.get('master_link_status') !== 'up' : r.get('connected_slaves') !== '1') return undefined;
+        }
+        return true;
+      },
+      30_000,
+      100,
+    );
     const setup: ClusterSetup = {
       url: (ns) => `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}?namespace=${ns}`,
       servers,
@@ -287,6 +298,12 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
           30_000,
           100,
         );
+      },
+      revive: async (port) => {
+        const args = commands.get(port);
+        if (!args || servers.get(port)?.alive()) throw new Error(`${port} is not a killed node of this cluster`);
+        servers.set(port, await launch(args, port, join(dir, String(port), 'redis.log')));
+        await waitUntil(`${port} rejoined and cluster_state:ok everywhere`, () => allOk((all) => all.find((n) => n.port === port)?.flags.some((f) => f.startsWith('fail')) === false), 30_000, 100);
       },
       migrateSlot: async (slot, toPort) => {
         const all = await nodes();
