@@ -11,6 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis.js';
 
+/**
+ * These tests take about 80 s together, so `npm test` skips them and `npm run test:ha` (run by .ci/run) runs
+ * them with GSLB_TEST_HA=1.
+ */
+export const HA_SKIP: string | false = process.env.GSLB_TEST_HA === '1' ? false : 'slow (real Sentinel/Cluster failovers): run with npm run test:ha';
+
 /** One redis-server (or sentinel) process this helper started. */
 export interface RedisProcess {
   port: number;
