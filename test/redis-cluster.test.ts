@@ -184,6 +184,52 @@ describe('Redis Cluster: three masters, a replica each, two gslb nodes', { skip:
     await everyChangeReachesTheOtherNode(t, 'steady');
   });
 
+  test('a change published while the subscriber connection drops is picked up at once, not by the 10 s safety net', async (t) => {
+    // ioredis' Cluster client moves its subscriber to another node silently when the connection drops (here:
+    // CLIENT KILL TYPE pubsub, as Redis does to a subscriber over its output-buffer limit): whatever B wrote
+    // in between never reached A until the next periodic resync.
+    await waitUntil('both nodes subscribed', async () => ((await subscribers()) === 2 ? true : undefined), 10_000, 100);
+    let stopLoad!: () => void;
+    const stop = new Promise<void>((r) => (stopLoad = r));
+    const load = writeLoad(b.api, 'gap', stop);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 3; i++) {
+      for (const [port, p] of cluster.servers) if (p.alive()) await cli(port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    stopLoad();
+    const { accepted } = await load;
+    const sentAt = Date.now();
+    let missing: string[] = [];
+    await waitUntil(
+      'A knows every region B wrote',
+      async () => {
+        const known = await apiRegions(a.api);
+        missing = accepted.filter((n) => !known.has(n));
+        return missing.length === 0 ? true : undefined;
+      },
+      3000,
+      50,
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}: A still misses ${missing.length} of ${accepted.length} (${missing.slice(0, 5).join(', ')})`);
+    });
+    t.diagnostic(`subscriber dropped 3 times during ${accepted.length} writes on B: A had all of them ${Date.now() - sentAt} ms after the last`);
+    for (const name of accepted) await ok(call(b.api, 'DELETE', `/v1/regions/${name}`), `clean up ${name}`);
+  });
+
+  test("the node holding the subscribers is SIGKILLed: they move to another node, changes keep flowing", async (t) => {
+    let host: number | undefined;
+    for (const [port, p] of cluster.servers)
+      if (p.alive() && (await cli(port, ['CLIENT', 'LIST', 'TYPE', 'pubsub'])).trim() !== '') host = port;
+    assert.ok(host !== undefined, 'some node holds a subscriber');
+    const killedAt = Date.now();
+    await cluster.servers.get(host)!.kill();
+    await waitUntil('both nodes subscribed again on live nodes', async () => ((await subscribers()) === 2 ? true : undefined), 20_000, 50);
+    t.diagnostic(`subscribers back on other nodes ${Date.now() - killedAt} ms after SIGKILL of ${host}`);
+    await cluster.revive(host);
+    await everyChangeReachesTheOtherNode(t, 'after-subscriber-node-kill');
+  });
+
   test('across CLUSTER FAILOVER of the master holding the gslb slot', async (t) => {
     const before = await cluster.ownersOf(slot);
     const replica = before.replicas[0];

@@ -6,10 +6,10 @@
  * DNS keeps serving the last snapshot; on reconnect, and every 10 s as a safety net, the node re-reads all.
  */
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
-import type { RedisTarget } from './redis-connect.js';
+import type { ClientOptions, RedisTarget } from './redis-connect.js';
 import {
   emptyState,
   StoreUnavailableError,
@@ -93,6 +93,9 @@ const MAX_PENDING_IDS = 10_000;
 
 type Client = Redis | Cluster;
 
+// ioredis' option types do not satisfy its own constructor under exactOptionalPropertyTypes (as in redis-connect.ts).
+const NewRedis = Redis as unknown as new (options: object) => Redis;
+
 /** A published change carries the id of the write that made it (stripped before listeners see it). */
 type Published = StoreChange & { id?: string };
 
@@ -104,7 +107,10 @@ function boundedAdd(set: Set<string>, id: string): void {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly cmd: Client;
-  private readonly sub: Client;
+  /** Replaced on Cluster when its node is gone (see clusterSubscriber). */
+  private sub: Client | undefined;
+  private subNode = 0;
+  private readonly options: ClientOptions;
   private readonly keys: { regions: string; drains: string; probes: string; latency: string; channel: string };
   private readonly listeners: ((c: StoreChange) => void)[] = [];
   private ready = false;
@@ -147,27 +153,63 @@ export class RedisStore implements Store {
   ) {
     const ns = `{${target.namespace}}`;
     this.keys = { regions: `${ns}:regions`, drains: `${ns}:drains`, probes: `${ns}:probes`, latency: `${ns}:latency`, channel: `${ns}:changes` };
-    const options = {
+    const options: ClientOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       // Keep trying forever, at most every 2 s: Redis coming back must be noticed without a restart.
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
+    this.options = options;
     this.cmd = target.create(options);
-    // The subscriber may queue its SUBSCRIBE until connected; it never carries writes.
-    this.sub = target.create({ ...options, enableOfflineQueue: true });
+    // On Cluster the subscriber is made once the cluster's nodes are known (clusterSubscriber).
+    if (!(this.cmd instanceof Cluster)) this.attachSubscriber(target.create({ ...options, enableOfflineQueue: true }));
     this.cmd.on('ready', () => void this.onReady());
     for (const ev of ['close', 'end'] as const) this.cmd.on(ev, () => this.onDown());
+    this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
+  }
+
+  /**
+   * On Cluster, the subscriber is a plain connection to one node (a PUBLISH reaches every node of a cluster).
+   * ioredis' own Cluster subscriber moves to another node silently when its connection drops, so nothing
+   * told this store that notifications published meanwhile were missed: the other nodes' changes then waited
+   * for the 10 s resync. A plain connection reports close/ready like the other modes (so the catch-up below
+   * runs); when its node stays unreachable, the next known node is tried.
+   */
+  private clusterSubscriber(cluster: Cluster): void {
+    const nodes = cluster.nodes('all');
+    const node = nodes[this.subNode++ % Math.max(nodes.length, 1)];
+    if (!node || this.closing) return;
+    const { host, port, username, password, tls } = node.options;
+    const sub = new NewRedis({
+      ...this.options,
+      enableOfflineQueue: true,
+      host,
+      port,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(tls ? { tls } : {}),
+      // A few quick retries on this node, then another one.
+      retryStrategy: (times: number) => (times > 3 ? null : 200 * times),
+    });
+    sub.on('end', () => {
+      if (this.sub !== sub || this.closing) return;
+      this.sub = undefined;
+      setTimeout(() => this.clusterSubscriber(cluster), 100).unref();
+    });
+    this.attachSubscriber(sub);
+  }
+
+  private attachSubscriber(sub: Client): void {
+    this.sub = sub;
     for (const ev of ['close', 'end'] as const)
-      this.sub.on(ev, () => {
+      sub.on(ev, () => {
         // Whatever is published until the subscription is back is missed: catch up then.
         if (this.subscribed) this.resyncOwed = true;
         this.subscribed = false;
       });
-    this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
-    this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
-    this.sub.on('message', (channel: string, message: string) => {
+    sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
+    sub.on('message', (channel: string, message: string) => {
       if (channel !== this.keys.channel) return;
       let change: Published;
       try {
@@ -184,8 +226,8 @@ export class RedisStore implements Store {
       this.replay?.push(change);
       this.emit(change);
     });
-    this.sub.on('ready', () => {
-      this.sub.subscribe(this.keys.channel).then(
+    sub.on('ready', () => {
+      sub.subscribe(this.keys.channel).then(
         () => {
           this.subscribed = true;
           this.wake();
@@ -246,6 +288,7 @@ export class RedisStore implements Store {
   }
 
   private onReady(): void {
+    if (this.cmd instanceof Cluster && !this.sub) this.clusterSubscriber(this.cmd);
     const wasReady = this.everReady;
     this.ready = true;
     this.everReady = true;
@@ -449,7 +492,7 @@ export class RedisStore implements Store {
     this.closing = true;
     clearInterval(this.timer);
     this.cmd.disconnect();
-    this.sub.disconnect();
+    this.sub?.disconnect();
   }
 }
 
