@@ -12,7 +12,7 @@ import { SERVE_OPTIONS } from '../src/config.js';
 import { RRType } from '../src/dns/constants.js';
 import { decodeMessage } from '../src/dns/decode.js';
 import { buildQuery, ecsOption, udpRaw } from './helpers/dns-client.js';
-import { apiRegions, call, cli, HA_SKIP, startClusterSetup, waitUntil, type ClusterSetup } from './helpers/redis-ha.js';
+import { apiRegions, call, cli, dnsLoad, HA_SKIP, startClusterSetup, waitUntil, type ClusterSetup } from './helpers/redis-ha.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
 const APP = 'app.gslb.example.test';
@@ -119,17 +119,20 @@ async function storedRegions(): Promise<Set<string>> {
 }
 
 /** Until `stop`: PUT new regions through `api` one at a time; returns the names answered 2xx and the refusals. */
-function writeLoad(api: string, prefix: string, stop: Promise<void>): Promise<{ accepted: string[]; refused: number[]; lastError: string }> {
+function writeLoad(api: string, prefix: string, stop: Promise<void>): Promise<{ accepted: string[]; refused: number[]; refusedAt: number[]; lastError: string; slowestMs: number }> {
   let stopped = false;
   void stop.then(() => (stopped = true));
   return (async () => {
-    const out = { accepted: [] as string[], refused: [] as number[], lastError: '' };
+    const out = { accepted: [] as string[], refused: [] as number[], refusedAt: [] as number[], lastError: '', slowestMs: 0 };
     for (let i = 0; !stopped && i < 100_000; i++) {
       const name = `${prefix}-${i}`;
+      const sent = Date.now();
       const r = await call(api, 'PUT', `/v1/regions/${name}`, { location: { lat: -33.8, lon: 151.2 }, endpoints: [{ address: '203.0.113.9' }], services: [APP] });
+      out.slowestMs = Math.max(out.slowestMs, Date.now() - sent);
       if (r.status === 200 || r.status === 201) out.accepted.push(name);
       else {
         out.refused.push(r.status);
+        out.refusedAt.push(Date.now());
         out.lastError = String(r.json.error);
         await new Promise((res) => setTimeout(res, 20));
       }
@@ -143,6 +146,7 @@ async function underWriteLoad(t: TestContext, label: string, fault: () => Promis
   let stopLoad!: () => void;
   const stop = new Promise<void>((r) => (stopLoad = r));
   const loads = [writeLoad(a.api, `${label}-a`, stop), writeLoad(b.api, `${label}-b`, stop)];
+  const dns = [dnsLoad(a.udp, APP, LONDON, stop), dnsLoad(b.udp, APP, LONDON, stop)];
   await new Promise((r) => setTimeout(r, 500));
   const started = Date.now();
   await fault();
@@ -163,8 +167,13 @@ async function underWriteLoad(t: TestContext, label: string, fault: () => Promis
   });
   stopLoad();
   const results = await Promise.all(loads);
+  const dnsResults = await Promise.all(dns);
   const accepted = results.flatMap((r) => r.accepted);
   const refused = results.flatMap((r) => r.refused);
+  const refusedAt = results.flatMap((r) => r.refusedAt);
+  const window = refusedAt.length ? `refused from +${Math.min(...refusedAt) - started} to +${Math.max(...refusedAt) - started} ms` : 'none refused';
+  t.diagnostic(`${label}: ${window}; slowest API answer ${Math.max(...results.map((r) => r.slowestMs))} ms; dns ${dnsResults.reduce((n, d) => n + d.ok, 0)} answered, ${dnsResults.reduce((n, d) => n + d.failed.length, 0)} failed`);
+  assert.deepEqual(dnsResults.flatMap((d) => d.failed), [], `no DNS query fails during ${label}`);
   t.diagnostic(`${label}: fault took ${faultMs} ms; writes ${accepted.length} accepted, ${refused.length} refused (${[...new Set(refused)].join(',')}; last: ${results.map((r) => r.lastError).join(' | ')})`);
   assert.ok(refused.every((s) => s === 503), `refusals are 503s: ${[...new Set(refused)].join(',')}`);
   const held = await storedRegions();

@@ -12,7 +12,7 @@ import { RRType } from '../src/dns/constants.js';
 import { decodeMessage } from '../src/dns/decode.js';
 import { buildQuery, ecsOption, udpRaw } from './helpers/dns-client.js';
 import { parseServeOptions, UsageError } from '../src/config.js';
-import { apiRegions, call, cli, HA_SKIP, info, startSentinelSetup, waitUntil, type SentinelSetup } from './helpers/redis-ha.js';
+import { apiRegions, call, cli, dnsLoad, HA_SKIP, info, startSentinelSetup, waitUntil, type SentinelSetup } from './helpers/redis-ha.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
 const APP = 'app.gslb.example.test';
@@ -52,26 +52,12 @@ async function storedRegions(port: number, ns: string): Promise<Set<string>> {
   }
 }
 
-/** Until `stop` resolves: one UDP query at a time to `target`; counts answers and failures (no reply in 3 s, or not NOERROR with an A). */
-function dnsLoad(target: { host: string; port: number }, stop: Promise<void>): Promise<{ ok: number; failed: string[] }> {
-  let stopped = false;
-  void stop.then(() => (stopped = true));
-  return (async () => {
-    const out = { ok: 0, failed: [] as string[] };
-    for (let i = 0; !stopped && i < 1_000_000; i++) {
-      const raw = await udpRaw(target, buildQuery({ name: APP, type: RRType.A, edns: { options: [LONDON] } }), 3000);
-      const msg = raw ? decodeMessage(raw) : undefined;
-      if (msg && msg.rcode === 0 && msg.answers.some((a) => a.type === RRType.A)) out.ok++;
-      else out.failed.push(`${new Date().toISOString()} ${msg ? `rcode ${msg.rcode}, ${msg.answers.length} answers` : 'no reply'}`);
-    }
-    return out;
-  })();
-}
-
 interface WriteResult {
   name: string;
   status: number;
   at: number;
+  /** How long the API took to answer. */
+  ms: number;
 }
 
 /** Until `stop` resolves: PUT one new region at a time through `api`, recording each answer. */
@@ -82,8 +68,9 @@ function writeLoad(api: string, prefix: string, stop: Promise<void>): Promise<Wr
     const out: WriteResult[] = [];
     for (let i = 0; !stopped && i < 100_000; i++) {
       const name = `${prefix}-${i}`;
+      const sent = Date.now();
       const r = await call(api, 'PUT', `/v1/regions/${name}`, regionBody(-33.8));
-      out.push({ name, status: r.status, at: Date.now() });
+      out.push({ name, status: r.status, at: Date.now(), ms: Date.now() - sent });
       // A refused write is retried by a real client; pace them so the log stays readable.
       if (r.status >= 500) await new Promise((res) => setTimeout(res, 20));
     }
@@ -116,7 +103,7 @@ describe('Sentinel failover (SIGKILL of the master) under load', { skip: HA_SKIP
 
     let stopLoad!: () => void;
     const stop = new Promise<void>((r) => (stopLoad = r));
-    const dns = [dnsLoad(a.udp, stop), dnsLoad(b.udp, stop)] as const;
+    const dns = [dnsLoad(a.udp, APP, LONDON, stop), dnsLoad(b.udp, APP, LONDON, stop)] as const;
     const writes = [writeLoad(a.api, 'wa', stop), writeLoad(b.api, 'wb', stop)];
     await new Promise((r) => setTimeout(r, 1500));
 
@@ -150,6 +137,7 @@ describe('Sentinel failover (SIGKILL of the master) under load', { skip: HA_SKIP
     const refusedTo = refused.length ? Math.max(...refused.map((w) => w.at)) - killedAt : 0;
     t.diagnostic(`election: new master ${electedAt - killedAt} ms after SIGKILL`);
     t.diagnostic(`writes: ${accepted.length} accepted, ${refused.length} refused (${[...new Set(refused.map((w) => w.status))].join(',')}), refused from +${refusedFrom} to +${refusedTo} ms after SIGKILL`);
+    t.diagnostic(`slowest API answer during the failover: ${Math.max(...results.map((w) => w.ms))} ms`);
     t.diagnostic(`dns: ${dnsA.ok + dnsB.ok} answered, ${dnsA.failed.length + dnsB.failed.length} failed`);
 
     assert.deepEqual([...dnsA.failed, ...dnsB.failed], [], 'no DNS query fails during the failover');

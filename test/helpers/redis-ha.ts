@@ -9,6 +9,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RRType } from '../../src/dns/constants.js';
+import { decodeMessage } from '../../src/dns/decode.js';
+import { buildQuery, udpRaw } from './dns-client.js';
 import { freePort } from './redis.js';
 
 /**
@@ -337,6 +340,22 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
     await stop();
     throw err;
   }
+}
+
+/** Until `stop` resolves: one UDP query at a time to `target`; counts answers and failures (no reply in 3 s, or not NOERROR with an A). */
+export function dnsLoad(target: { host: string; port: number }, name: string, ecs: { code: number; data: Buffer }, stop: Promise<void>): Promise<{ ok: number; failed: string[] }> {
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  return (async () => {
+    const out = { ok: 0, failed: [] as string[] };
+    for (let i = 0; !stopped && i < 1_000_000; i++) {
+      const raw = await udpRaw(target, buildQuery({ name, type: RRType.A, edns: { options: [ecs] } }), 3000);
+      const msg = raw ? decodeMessage(raw) : undefined;
+      if (msg && msg.rcode === 0 && msg.answers.some((a) => a.type === RRType.A)) out.ok++;
+      else out.failed.push(`${new Date().toISOString()} ${msg ? `rcode ${msg.rcode}, ${msg.answers.length} answers` : 'no reply'}`);
+    }
+    return out;
+  })();
 }
 
 // ---- gslb nodes on top of these setups: the API and DNS as a user sees them ----
