@@ -261,8 +261,10 @@ describe('Redis Cluster: three masters, a replica each, two gslb nodes', { skip:
     const replica = owners.replicas[0];
     assert.ok(replica !== undefined, 'the slot master has a replica');
     await underWriteLoad(t, 'sigkill', async () => {
+      const killedAt = Date.now();
       await cluster.servers.get(owners.master)!.kill();
       await waitUntil('the replica is promoted', async () => ((await cluster.ownersOf(slot)).master === replica ? true : undefined), 30_000, 50);
+      t.diagnostic(`sigkill: replica promoted ${Date.now() - killedAt} ms after the kill`);
       // With --redis-min-replicas 1 the promoted master needs a replica again before writes are acknowledged:
       // the killed node comes back and rejoins as its replica.
       await cluster.revive(owners.master);
