@@ -193,6 +193,27 @@ describe('Redis Cluster: three masters, a replica each, two gslb nodes', { skip:
     await everyChangeReachesTheOtherNode(t, 'steady');
   });
 
+  test('--redis-min-replicas 1: WAIT asks the master of the gslb slot, so its stalled replica turns a write into 503', async () => {
+    const { replicas } = await cluster.ownersOf(slot);
+    const replica = cluster.servers.get(replicas[0]!)!;
+    const body = { location: { lat: -33.8, lon: 151.2 }, endpoints: [{ address: '203.0.113.9' }], services: [APP] };
+    // Stalled for about the 1 s WAIT only: well under cluster-node-timeout, so the cluster itself does not react.
+    replica.pause();
+    let refused;
+    try {
+      refused = await call(a.api, 'PUT', '/v1/regions/stalled-replica', body);
+    } finally {
+      replica.resume();
+    }
+    assert.equal(refused.status, 503, JSON.stringify(refused.json));
+    assert.match(String(refused.json.error), /0 of 1 replicas confirmed the write .*safe to retry/);
+    await waitUntil('the retry is acknowledged once the replica is back', async () => {
+      const r = await call(a.api, 'PUT', '/v1/regions/stalled-replica', body);
+      return r.status === 200 || r.status === 201 ? true : undefined;
+    }, 10_000, 100);
+    await ok(call(a.api, 'DELETE', '/v1/regions/stalled-replica'), 'clean up');
+  });
+
   test('a change published while the subscriber connection drops is picked up at once, not by the 10 s safety net', async (t) => {
     // ioredis' Cluster client moves its subscriber to another node silently when the connection drops (here:
     // CLIENT KILL TYPE pubsub, as Redis does to a subscriber over its output-buffer limit): whatever B wrote
