@@ -115,14 +115,12 @@ describe('Sentinel failover (SIGKILL of the master) under load', { skip: HA_SKIP
       return p !== oldMaster ? p : undefined;
     }, 30_000, 20);
     const electedAt = Date.now();
-    // Keep the load on until both writers got writes into the new master, then a little longer.
+    // Keep the load on until both writers got new writes into the new master, then a little longer.
+    const written = async (prefix: string) => [...(await storedRegions(newMaster, ns))].filter((n) => n.startsWith(`${prefix}-`)).length;
+    const atElection = { wa: await written('wa'), wb: await written('wb') };
     await waitUntil(
       'both nodes write to the new master',
-      async () => {
-        const held = await storedRegions(newMaster, ns);
-        const fresh = (p: string) => [...held].filter((n) => n.startsWith(`${p}-`)).length;
-        return fresh('wa') > 0 && fresh('wb') > 0 ? true : undefined;
-      },
+      async () => ((await written('wa')) > atElection.wa && (await written('wb')) > atElection.wb ? true : undefined),
       30_000,
       100,
     );
