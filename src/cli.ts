@@ -28,6 +28,7 @@ Run "gslb <command> --help" for a command's options.`,
   --geoip FILE,...     GSLB_GEOIP       MMDB files, first match wins          [bundled database]
   --networks FILE      GSLB_NETWORKS    custom client networks                [./geoip/networks.yaml if present]
   --redis URL          GSLB_REDIS       shared store                          [embedded store]
+  --redis-min-replicas N  GSLB_REDIS_MIN_REPLICAS  2xx only once N replicas hold a write (WAIT)  [0]
   --data DIR           GSLB_DATA        embedded store directory              [./data]
   --node-id NAME       GSLB_NODE_ID     node name, returned as NSID           [hostname]
   --api-token TOKEN    GSLB_API_TOKEN   bearer token for mutating API calls   [none]

@@ -37,6 +37,8 @@ export interface ServeOptions {
   rrlExempt: Cidr[];
   /** DNS server-cookie secrets, current first, then the previous one; empty = a random secret per start. */
   cookieSecrets: Buffer[];
+  /** Replicas that must confirm (Redis WAIT) a write before it answers 2xx; 0 = the primary's acknowledgement. */
+  redisMinReplicas: number;
 }
 
 export class UsageError extends Error {}
@@ -67,6 +69,7 @@ export const SERVE_OPTIONS = {
   rrlSlip: { flag: '--rrl-slip', env: 'GSLB_RRL_SLIP' },
   rrlExempt: { flag: '--rrl-exempt', env: 'GSLB_RRL_EXEMPT' },
   cookieSecret: { flag: '--cookie-secret', env: 'GSLB_COOKIE_SECRET', repeatable: true },
+  redisMinReplicas: { flag: '--redis-min-replicas', env: 'GSLB_REDIS_MIN_REPLICAS' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -168,6 +171,12 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     }
   }
 
+  const minReplicasText = one(SERVE_OPTIONS.redisMinReplicas) ?? '0';
+  const redisMinReplicas = Number(minReplicasText);
+  if (!/^\d{1,3}$/.test(minReplicasText) || redisMinReplicas > 100)
+    throw new UsageError(`--redis-min-replicas: "${minReplicasText}" is not a number of replicas from 0 to 100`);
+  if (redisMinReplicas > 0 && redis === undefined) throw new UsageError('--redis-min-replicas: needs --redis (the embedded store has no replicas)');
+
   const nodeId = one(SERVE_OPTIONS.nodeId) ?? hostname();
   if (Buffer.byteLength(nodeId) === 0 || Buffer.byteLength(nodeId) > 255) throw new UsageError('--node-id: must be 1-255 bytes');
 
@@ -219,6 +228,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     cookieSecrets,
     queryLog,
     reloadSettleMs,
+    redisMinReplicas,
     zonesDir: one(SERVE_OPTIONS.zones) ?? './zones',
     dns,
     api,

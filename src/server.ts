@@ -66,7 +66,7 @@ function createStore(opts: ServeOptions, log: Logger): Store {
   } catch (err) {
     throw new StartupError(`--redis: ${(err as Error).message}`);
   }
-  return new RedisStore(target, log);
+  return new RedisStore(target, log, opts.redisMinReplicas);
 }
 
 export async function startServer(opts: ServeOptions, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {

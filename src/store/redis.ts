@@ -6,10 +6,10 @@
  * DNS keeps serving the last snapshot; on reconnect, and every 10 s as a safety net, the node re-reads all.
  */
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
-import type { RedisTarget } from './redis-connect.js';
+import type { ClientOptions, RedisTarget } from './redis-connect.js';
 import {
   emptyState,
   StoreUnavailableError,
@@ -100,10 +100,18 @@ return msg
 
 /** The safety net for missed notifications: a full re-read this often. */
 const RESYNC_MS = 10_000;
+/**
+ * How long a write waits (Redis WAIT) for `--redis-min-replicas` replicas before it answers 503: short enough to
+ * stay inside the API's ~2 s answer budget, long enough for a healthy replica on the same network (~1 ms).
+ */
+const REPLICA_WAIT_MS = 1000;
 /** Bound on the ids remembered for the own-change bookkeeping below (only grows while pub/sub is away). */
 const MAX_PENDING_IDS = 10_000;
 
 type Client = Redis | Cluster;
+
+// ioredis' option types do not satisfy its own constructor under exactOptionalPropertyTypes (as in redis-connect.ts).
+const NewRedis = Redis as unknown as new (options: object) => Redis;
 
 /** A published change carries the id of the write that made it (stripped before listeners see it). */
 type Published = StoreChange & { id?: string };
@@ -116,7 +124,10 @@ function boundedAdd(set: Set<string>, id: string): void {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly cmd: Client;
-  private readonly sub: Client;
+  /** Replaced on Cluster when its node is gone (see clusterSubscriber). */
+  private sub: Client | undefined;
+  private subNode = 0;
+  private readonly options: ClientOptions;
   private readonly keys: { regions: string; drains: string; probes: string; latency: string; channel: string };
   private readonly listeners: ((c: StoreChange) => void)[] = [];
   private ready = false;
@@ -154,30 +165,68 @@ export class RedisStore implements Store {
   constructor(
     private readonly target: RedisTarget,
     private readonly log: Logger,
+    /** `--redis-min-replicas`: replicas that must hold a write before it is acknowledged (0 = the primary alone). */
+    private readonly minReplicas = 0,
   ) {
     const ns = `{${target.namespace}}`;
     this.keys = { regions: `${ns}:regions`, drains: `${ns}:drains`, probes: `${ns}:probes`, latency: `${ns}:latency`, channel: `${ns}:changes` };
-    const options = {
+    const options: ClientOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       // Keep trying forever, at most every 2 s: Redis coming back must be noticed without a restart.
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
+    this.options = options;
     this.cmd = target.create(options);
-    // The subscriber may queue its SUBSCRIBE until connected; it never carries writes.
-    this.sub = target.create({ ...options, enableOfflineQueue: true });
+    // On Cluster the subscriber is made once the cluster's nodes are known (clusterSubscriber).
+    if (!(this.cmd instanceof Cluster)) this.attachSubscriber(target.create({ ...options, enableOfflineQueue: true }));
     this.cmd.on('ready', () => void this.onReady());
     for (const ev of ['close', 'end'] as const) this.cmd.on(ev, () => this.onDown());
+    this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
+  }
+
+  /**
+   * On Cluster, the subscriber is a plain connection to one node (a PUBLISH reaches every node of a cluster).
+   * ioredis' own Cluster subscriber moves to another node silently when its connection drops, so nothing
+   * told this store that notifications published meanwhile were missed: the other nodes' changes then waited
+   * for the 10 s resync. A plain connection reports close/ready like the other modes (so the catch-up below
+   * runs); when its node stays unreachable, the next known node is tried.
+   */
+  private clusterSubscriber(cluster: Cluster): void {
+    const nodes = cluster.nodes('all');
+    const node = nodes[this.subNode++ % Math.max(nodes.length, 1)];
+    if (!node || this.closing) return;
+    const { host, port, username, password, tls } = node.options;
+    const sub = new NewRedis({
+      ...this.options,
+      enableOfflineQueue: true,
+      host,
+      port,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(tls ? { tls } : {}),
+      // A few quick retries on this node, then another one.
+      retryStrategy: (times: number) => (times > 3 ? null : 200 * times),
+    });
+    sub.on('end', () => {
+      if (this.sub !== sub || this.closing) return;
+      this.sub = undefined;
+      setTimeout(() => this.clusterSubscriber(cluster), 100).unref();
+    });
+    this.attachSubscriber(sub);
+  }
+
+  private attachSubscriber(sub: Client): void {
+    this.sub = sub;
     for (const ev of ['close', 'end'] as const)
-      this.sub.on(ev, () => {
+      sub.on(ev, () => {
         // Whatever is published until the subscription is back is missed: catch up then.
         if (this.subscribed) this.resyncOwed = true;
         this.subscribed = false;
       });
-    this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
-    this.sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
-    this.sub.on('message', (channel: string, message: string) => {
+    sub.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis subscriber error'));
+    sub.on('message', (channel: string, message: string) => {
       if (channel !== this.keys.channel) return;
       let change: Published;
       try {
@@ -194,8 +243,8 @@ export class RedisStore implements Store {
       this.replay?.push(change);
       this.emit(change);
     });
-    this.sub.on('ready', () => {
-      this.sub.subscribe(this.keys.channel).then(
+    sub.on('ready', () => {
+      sub.subscribe(this.keys.channel).then(
         () => {
           this.subscribed = true;
           this.wake();
@@ -256,6 +305,7 @@ export class RedisStore implements Store {
   }
 
   private onReady(): void {
+    if (this.cmd instanceof Cluster && !this.sub) this.clusterSubscriber(this.cmd);
     const wasReady = this.everReady;
     this.ready = true;
     this.everReady = true;
@@ -338,14 +388,32 @@ export class RedisStore implements Store {
     }
   }
 
-  private async transaction(build: (m: ReturnType<Client['multi']>) => void): Promise<void> {
+  private async transaction(build: (m: ReturnType<Client['multi']>) => void, replicate = true): Promise<void> {
     await this.run(async () => {
       const m = this.cmd.multi();
       build(m);
       const res = await m.exec();
       const failed = res?.find(([err]) => err);
       if (!res || failed) throw failed?.[0] ?? new Error('transaction aborted');
+      if (replicate) await this.replicated();
     });
+  }
+
+  /**
+   * With `--redis-min-replicas N`: resolve only once N replicas hold every write this connection made so far
+   * (WAIT counts replicas that reached this connection's replication offset, so it covers the write just made).
+   * Replication is asynchronous, so without this a write the primary acknowledged can vanish in a failover.
+   * On Cluster the WAIT rides in a pipeline with a read of one of our keys: ioredis routes that pipeline to
+   * the master serving the `{namespace}` slot, the node (and connection) that took the write.
+   * A shortfall rejects (-> 503): the write may exist on the primary, but retrying it is safe.
+   */
+  private async replicated(): Promise<void> {
+    if (this.minReplicas === 0) return;
+    const res = await this.cmd.pipeline().exists(this.keys.regions).wait(this.minReplicas, REPLICA_WAIT_MS).exec();
+    const [err, acked] = res?.[1] ?? [new Error('WAIT not answered')];
+    if (err) throw err;
+    if (Number(acked) < this.minReplicas)
+      throw new Error(`only ${Number(acked)} of ${this.minReplicas} replicas confirmed the write within ${REPLICA_WAIT_MS} ms (safe to retry)`);
   }
 
   async putRegion(reg: RegionRegistration): Promise<void> {
@@ -390,7 +458,7 @@ export class RedisStore implements Store {
     this.emitOwn(id, change);
   }
 
-  async applyProbes(updates: ProbeUpdate[], now: number): Promise<[string, ProberState][]> {
+  async applyProbes(updates: ProbeUpdate[], now: number, durable = true): Promise<[string, ProberState][]> {
     if (updates.length === 0) return [];
     const payload = updates.map((u) => ({
       k: `${u.region}|${u.endpoint}|${u.prober}`,
@@ -401,7 +469,12 @@ export class RedisStore implements Store {
       ...(u.error !== undefined ? { err: u.error } : {}),
     }));
     const id = this.nextId();
-    const msg = await this.run(() => this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id));
+    // A node's own checks (durable: false) are repeated every interval, so they do not wait for replicas.
+    const msg = await this.run(async () => {
+      const out = await this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id);
+      if (durable) await this.replicated();
+      return out;
+    });
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
     // Our own change, applied now rather than when the notification comes back (unless it came already).
     this.emitOwn(id, change);
@@ -411,9 +484,11 @@ export class RedisStore implements Store {
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
     const payload = samples.map((s) => ({ client: s.client, region: s.region, rtt: s.rttMs }));
     const id = this.nextId();
-    const msg = await this.run(() =>
-      this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id),
-    );
+    const msg = await this.run(async () => {
+      const out = await this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id);
+      await this.replicated();
+      return out;
+    });
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'latency' }> & { id: string };
     this.emitOwn(id, change);
     return change.values;
@@ -425,7 +500,9 @@ export class RedisStore implements Store {
     await this.transaction((m) => {
       m.hset(this.keys.probes, ...states.flatMap(([k, v]) => [k, JSON.stringify(v)]));
       m.publish(this.keys.channel, JSON.stringify(change));
-    });
+      // Re-pushed check results are refreshed by the next checks anyway; waiting for replicas here would let a
+      // missing replica block the resync after a reconnect.
+    }, false);
   }
 
   async pruneProbes(stale: [string, number][]): Promise<string[]> {
@@ -442,7 +519,7 @@ export class RedisStore implements Store {
     this.closing = true;
     clearInterval(this.timer);
     this.cmd.disconnect();
-    this.sub.disconnect();
+    this.sub?.disconnect();
   }
 }
 
