@@ -171,8 +171,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
     notReadyReason: () => {
+      // The store's state is in the body, not a reason to be unready (see /readyz).
       if (holder.current().zones.size === 0) return 'no zones loaded';
-      if (!store.available()) return `${store.kind} store unavailable`;
       return undefined;
     },
   });

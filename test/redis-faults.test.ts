@@ -172,16 +172,20 @@ describe('finding 1: Redis restarted empty', () => {
     const plain = new Redis({ host: '127.0.0.1', port: redis.port });
     try {
       assert.equal((await call(nodes[0]!.api, 'POST', '/v1/regions/primary/drain', {})).status, 200);
+      for (const n of nodes) await until('drain seen by every node', async () => ((await dnsAnswer(n)).join() === '192.0.2.2' ? true : (await dnsAnswer(n)).join()), 5000);
       await plain.flushall();
-      const flushedAt = performance.now();
       const ms = await until(
         'drain and registration back after FLUSHALL',
         async () => ((await plain.hget(`{${ns}}:drains`, 'primary')) !== null && (await plain.hget(`{${ns}}:regions`, 'extra')) !== null) || 'missing',
         15_000,
         50,
       );
-      for (const n of nodes) assert.equal((await dnsAnswer(n)).join(), '192.0.2.2');
-      t.diagnostic(`FLUSHALL re-seeded after ${Math.round(performance.now() - flushedAt)} ms (${Math.round(ms)} ms polled)`);
+      // And DNS keeps the drain for a while after (a late empty resync would undo it now).
+      for (let i = 0; i < 30; i++) {
+        for (const n of nodes) assert.equal((await dnsAnswer(n)).join(), '192.0.2.2');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      t.diagnostic(`FLUSHALL: drain and registration back in Redis ${Math.round(ms)} ms after it`);
     } finally {
       plain.disconnect();
     }
