@@ -461,7 +461,7 @@ export class RedisStore implements Store {
     const mine = this.epoch !== undefined ? this.lastSynced?.() : undefined;
     if (!mine) {
       // First read of this node: nothing of its own to lose.
-      this.epoch = first.epoch ?? (await this.reseed(emptyState(), first.epoch)).epoch;
+      this.epoch = first.epoch ?? (await this.stampEpoch());
       return first.data;
     }
     const lost = first.epoch === null;
@@ -475,6 +475,14 @@ export class RedisStore implements Store {
     this.reseeds++;
     this.epoch = epoch;
     return (await this.readAll()).data;
+  }
+
+  /** A store without an epoch gets one (the first node to ask wins; nothing is published: no data changed). */
+  private async stampEpoch(): Promise<string> {
+    const res = await this.write(() => this.cmd.multi().set(this.keys.epoch, randomBytes(8).toString('hex'), 'NX').get(this.keys.epoch).exec());
+    const epoch = res?.[1]?.[1];
+    if (typeof epoch !== 'string') throw new StoreUnavailableError('redis: could not read the epoch back');
+    return epoch;
   }
 
   private async reseed(state: StateData, found: string | null): Promise<{ epoch: string; written: number }> {
