@@ -97,7 +97,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const transitions = new TransitionTracker(log.child({ module: 'health' }));
   transitions.observe(holder.current());
   holder.onSwap((snap) => transitions.observe(snap));
-  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId });
+  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId, storeReseeds: () => (store instanceof RedisStore ? store.reseeds : 0) });
   rebuildObserver = (kind, ms) => telemetry.observeRebuild(kind, ms);
   const traffic = new TrafficHistory([telemetry.dns]);
   traffic.start();

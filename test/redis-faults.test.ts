@@ -157,6 +157,8 @@ describe('finding 1: Redis restarted empty', () => {
         assert.equal((await call(n.api, 'GET', '/v1/regions/extra')).status, 200, `${n.api} still has the registration`);
         assert.equal((await call(n.api, 'GET', '/v1/regions/primary')).json.drained, true);
       }
+      const reseeds = await Promise.all(nodes.map(async (n) => Number(/^gslb_store_reseeds_total\{[^}]*\} (\d+)$/m.exec(await (await fetch(`${n.api}/metrics`)).text())?.[1] ?? 'NaN')));
+      assert.ok(reseeds.every((r) => r >= 0) && reseeds.some((r) => r >= 1), `re-seeds counted in /metrics: ${reseeds.join(', ')}`);
       // The re-seeded store accepts writes, and the two nodes see each other's again.
       assert.equal((await call(b.api, 'POST', '/v1/regions/primary/undrain', {})).status, 200);
       await until('undrain seen by node a', async () => ((await dnsAnswer(a)).join() === '192.0.2.1' ? true : (await dnsAnswer(a)).join()), 5000);

@@ -97,7 +97,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'gslb API', version: PACKAGE_VERSION, description: 'Regions, health, probes, latency, explain, status and metrics of a gslb node.' },
+      info: { title: 'gslb API', version: PACKAGE_VERSION, description: 'Regions, health, probes, latency, explain, status and metrics of a gslb node. A 2xx from a mutating call means the store has the change; a 503 means it was not acknowledged and is safe to retry (writes are idempotent).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });

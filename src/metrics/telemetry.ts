@@ -16,6 +16,8 @@ export interface TelemetryDeps {
   holder: SnapshotHolder;
   transitions: TransitionTracker;
   store: { kind: string; available(): boolean };
+  /** How many times this node re-seeded a shared store that had lost its data. */
+  storeReseeds?: () => number;
   nodeId: string;
 }
 
@@ -154,6 +156,15 @@ export class Telemetry {
       collect() {
         this.reset();
         for (const [prober, v] of probeReports) this.inc({ prober }, v);
+      },
+    });
+    new Counter({
+      name: 'gslb_store_reseeds_total',
+      help: 'Times this node found the shared store without its data (epoch gone or changed) and re-seeded it.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(deps.storeReseeds?.() ?? 0);
       },
     });
     new Gauge({
