@@ -45,7 +45,9 @@ export class SharedState {
   async recordLocal(updates: ProbeUpdate[]): Promise<void> {
     if (updates.length === 0) return;
     const now = this.now();
-    if (!this.store.available()) return this.keepLocally(updates, now);
+    // A Redis known to be unreachable: do not wait for a command to time out (the embedded store's own
+    // non-durable probe writes are in memory and cannot hang, and succeeding is what clears its failure).
+    if (this.store instanceof RedisStore && !this.store.available()) return this.keepLocally(updates, now);
     try {
       await this.store.applyProbes(updates, now, false);
     } catch (err) {
