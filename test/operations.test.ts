@@ -372,6 +372,7 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_health_transitions_total',
         'gslb_probe_reports_total',
         'gslb_store_up',
+        'gslb_store_reseeds_total',
         'gslb_snapshot_version',
         'gslb_snapshot_rebuild_duration_seconds',
         'gslb_zone_reloads_total',
