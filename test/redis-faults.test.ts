@@ -15,7 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { RRType } from '../src/dns/constants.js';
+import { RedisStore } from '../src/store/redis.js';
+import { parseRedisUrl } from '../src/store/redis-connect.js';
+import { emptyState, type RegionRegistration } from '../src/store/types.js';
 import { udpQuery } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { canUseNetns, NetnsLab } from './helpers/netns.js';
@@ -190,6 +194,60 @@ describe('finding 1: Redis restarted empty', () => {
       t.diagnostic(`FLUSHALL: drain and registration back in Redis ${Math.round(ms)} ms after it`);
     } finally {
       plain.disconnect();
+    }
+  });
+});
+
+describe('finding 1: several nodes re-seed at once', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  test('the newest copy of each entry wins, whichever node re-seeds first; no duplicates', async () => {
+    const ns = `f1m-${process.pid}`;
+    const reg = (name: string, updatedAt: number, address: string): RegionRegistration => ({
+      name,
+      location: { lat: 1, lon: 1 },
+      endpoints: [{ address }],
+      services: [APP],
+      updatedAt,
+    });
+    const stores = [0, 1].map(() => new RedisStore(parseRedisUrl(redis.namespacedUrl(ns)), pino({ level: 'silent' })));
+    try {
+      for (const s of stores) await s.start();
+      // Two last synced states that disagree (as after a write one node had heard and the other not yet).
+      const older = emptyState();
+      older.regions.set('r', reg('r', 1000, '192.0.2.10'));
+      older.drains.set('d', { since: 1000, reason: 'old' });
+      const newer = emptyState();
+      newer.regions.set('r', reg('r', 2000, '192.0.2.20'));
+      newer.regions.set('only-b', reg('only-b', 1500, '192.0.2.30'));
+      newer.drains.set('d', { since: 2000, reason: 'new' });
+      stores[0]!.lastSynced = () => older;
+      stores[1]!.lastSynced = () => newer;
+      const plain = new Redis({ host: '127.0.0.1', port: redis.port });
+      try {
+        await plain.flushall();
+        await until(
+          'both nodes re-seeded',
+          async () => (stores.every((s) => s.reseeds >= 1) && (await plain.hlen(`{${ns}}:regions`)) === 2) || `${stores.map((s) => s.reseeds).join()}`,
+          15_000,
+        );
+        const regions = await plain.hgetall(`{${ns}}:regions`);
+        assert.deepEqual(Object.keys(regions).sort(), ['only-b', 'r']);
+        assert.equal((JSON.parse(regions.r!) as RegionRegistration).updatedAt, 2000, 'the newer registration won');
+        assert.equal(JSON.parse((await plain.hget(`{${ns}}:drains`, 'd'))!).reason, 'new', 'the newer drain won');
+        const epoch = await plain.get(`{${ns}}:epoch`);
+        assert.ok(epoch, 'one epoch');
+      } finally {
+        plain.disconnect();
+      }
+    } finally {
+      for (const s of stores) await s.close();
     }
   });
 });

@@ -361,7 +361,9 @@ export class RedisStore implements Store {
     else {
       if (this.subscribed) this.resyncOwed = true;
       this.subscribed = false;
-      this.log.warn({ redis: this.target.display, reason }, 'redis subscriber unreachable: reconnecting');
+      // One warning per outage: when the command connection is down too, that one already said it.
+      if (this.ready) this.log.warn({ redis: this.target.display, reason }, 'redis subscriber unreachable: reconnecting, will resync');
+      else this.log.debug({ redis: this.target.display, reason }, 'redis subscriber unreachable');
     }
     resetConnection(client);
   }
