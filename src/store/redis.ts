@@ -179,6 +179,7 @@ export class RedisStore implements Store {
   private readonly pinging = new Set<Client>();
   /** Re-seeds done by this node (for metrics and tests). */
   reseeds = 0;
+  private reseeding: Promise<unknown> | undefined;
 
   constructor(
     private readonly target: RedisTarget,
@@ -454,11 +455,16 @@ export class RedisStore implements Store {
    * node synced with is gone: write this node's last synced state back (newest copy of each entry wins, see
    * redis-reseed.ts), adopt the resulting epoch, and read again, so an empty store never wipes this node.
    */
-  private async syncedRead(): Promise<StateData> {
+  private async syncedRead(again = false): Promise<StateData> {
     const first = await this.readAll();
     if (first.epoch !== null && (this.epoch === undefined || first.epoch === this.epoch)) {
       this.epoch = first.epoch;
       return first.data;
+    }
+    if (this.reseeding && !again) {
+      // Another read of this node found the same loss and is re-seeding: read once it is done.
+      await this.reseeding.catch(() => undefined);
+      return this.syncedRead(true);
     }
     const mine = this.epoch !== undefined ? this.lastSynced?.() : undefined;
     if (!mine) {
@@ -467,7 +473,15 @@ export class RedisStore implements Store {
       return first.data;
     }
     const lost = first.epoch === null;
-    const { epoch, written } = await this.reseed(mine, first.epoch);
+    const reseeding = this.reseed(mine, first.epoch);
+    this.reseeding = reseeding;
+    let epoch: string;
+    let written: number;
+    try {
+      ({ epoch, written } = await reseeding);
+    } finally {
+      if (this.reseeding === reseeding) this.reseeding = undefined;
+    }
     this.log.error(
       { redis: this.target.display, previousEpoch: this.epoch, foundEpoch: first.epoch, epoch, entries: entryCount(mine), written, foundEntries: entryCount(first.data) },
       lost
