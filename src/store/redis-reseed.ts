@@ -7,10 +7,11 @@
  * data without duplicates (entries are hash fields). One Lua script: atomic, and a node that re-seeds second
  * cannot overwrite newer entries of the first.
  */
+import { DEADLINE_GUARD } from './redis-deadline.js';
 import type { StateData } from './types.js';
 
-/** KEYS: regions, drains, probes, latency, epoch. ARGV: channel, proposed epoch, JSON entries, change id. */
-export const RESEED_SCRIPT = `
+/** KEYS: regions, drains, probes, latency, epoch. ARGV: channel, proposed epoch, JSON entries, change id, deadline. */
+export const RESEED_SCRIPT = `${DEADLINE_GUARD}
 local p = cjson.decode(ARGV[3])
 local function merge(key, entries, field)
   local n = 0

@@ -18,6 +18,7 @@ import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
 import type { ClientOptions, RedisTarget } from './redis-connect.js';
+import { clockOffset, DEADLINE_GUARD, OPS_SCRIPT, WriteOps } from './redis-deadline.js';
 import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
 import type { StoreStatus } from './store-status.js';
 import {
@@ -35,7 +36,7 @@ import {
 } from './types.js';
 
 /** Same machine as health/machine.ts applyResult, run where the data lives so concurrent reporters cannot race. */
-const PROBE_SCRIPT = `
+const PROBE_SCRIPT = `${DEADLINE_GUARD}
 local now = tonumber(ARGV[2])
 local updates = cjson.decode(ARGV[3])
 local out = {}
@@ -67,7 +68,7 @@ return msg
 `;
 
 /** Same arithmetic as store/latency.ts smoothLatency. */
-const LATENCY_SCRIPT = `
+const LATENCY_SCRIPT = `${DEADLINE_GUARD}
 local now, alpha, maxAge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local samples = cjson.decode(ARGV[5])
 local out = {}
@@ -97,6 +98,8 @@ const RESYNC_MS = 10_000;
 const PING_INTERVAL_MS = 1000;
 /** A command (or ping) without a reply after this long fails and its connection is reset: the API answers 503. */
 const COMMAND_TIMEOUT_MS = 1500;
+/** Redis refuses a write that reaches it later than this after it was sent (redis-deadline.ts). */
+const WRITE_DEADLINE_MS = 1400;
 /** Bound on the ids remembered for the own-change bookkeeping below (only grows while pub/sub is away). */
 const MAX_PENDING_IDS = 10_000;
 
@@ -180,6 +183,9 @@ export class RedisStore implements Store {
   /** Re-seeds done by this node (for metrics and tests). */
   reseeds = 0;
   private reseeding: Promise<unknown> | undefined;
+  /** Redis clock minus this node's clock, measured on the current command connection (redis-deadline.ts). */
+  private clock = { offsetMs: 0, uncertaintyMs: 0 };
+  private readying = false;
 
   constructor(
     private readonly target: RedisTarget,
@@ -304,7 +310,21 @@ export class RedisStore implements Store {
     return this.syncedRead();
   }
 
-  private onReady(): void {
+  private async onReady(): Promise<void> {
+    if (this.readying || this.ready || this.closing) return;
+    this.readying = true;
+    try {
+      // Writes carry deadlines in Redis' clock: learn it on this connection before taking any write.
+      const sentAt = Date.now();
+      const time = await this.cmd.time();
+      this.clock = clockOffset(sentAt, Date.now(), time);
+    } catch (err) {
+      // The connection went again; the watchdog retries once ioredis says it is ready.
+      this.log.debug({ err: (err as Error).message }, 'redis TIME failed');
+      return;
+    } finally {
+      this.readying = false;
+    }
     const wasReady = this.everReady;
     this.ready = true;
     this.everReady = true;
@@ -384,6 +404,7 @@ export class RedisStore implements Store {
         })
         .finally(() => this.pinging.delete(client));
     };
+    if (!this.ready && this.cmd.status === 'ready') void this.onReady();
     probe(this.cmd, async () => {
       const epoch = await this.cmd.get(this.keys.epoch);
       if (this.ready && this.epoch !== undefined && epoch !== this.epoch && !this.catchingUp) {
@@ -495,6 +516,7 @@ export class RedisStore implements Store {
 
   /** A store without an epoch gets one (the first node to ask wins; nothing is published: no data changed). */
   private async stampEpoch(): Promise<string> {
+    // SET NX: harmless whenever it lands, so it needs no deadline.
     const res = await this.write(() => this.cmd.multi().set(this.keys.epoch, randomBytes(8).toString('hex'), 'NX').get(this.keys.epoch).exec());
     const epoch = res?.[1]?.[1];
     if (typeof epoch !== 'string') throw new StoreUnavailableError('redis: could not read the epoch back');
@@ -504,8 +526,8 @@ export class RedisStore implements Store {
   private async reseed(state: StateData, found: string | null): Promise<{ epoch: string; written: number }> {
     const proposed = found ?? randomBytes(8).toString('hex');
     const k = this.keys;
-    const res = (await this.write(() =>
-      this.cmd.eval(RESEED_SCRIPT, 5, k.regions, k.drains, k.probes, k.latency, k.epoch, k.channel, proposed, reseedPayload(state), this.nextId()),
+    const res = (await this.write((deadline) =>
+      this.cmd.eval(RESEED_SCRIPT, 5, k.regions, k.drains, k.probes, k.latency, k.epoch, k.channel, proposed, reseedPayload(state), this.nextId(), deadline),
     )) as [string, number];
     return { epoch: res[0], written: res[1] };
   }
@@ -523,20 +545,32 @@ export class RedisStore implements Store {
 
   /**
    * The one way a mutating command reaches Redis: every write (transactions, scripts, re-seeding) goes
-   * through here, so what a write must wait for before it counts as stored is decided in one place.
+   * through here, so what a write must wait for before it counts as stored is decided in one place. `fn`
+   * gets the deadline (ms, Redis' clock) its script must check; if the write fails after it was sent, the
+   * failure is reported only once that deadline has passed, so that Redis refuses the write if it is
+   * delivered after all (redis-deadline.ts): a 503 means "not applied, ever".
    */
-  private async write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.run(fn);
+  private async write<T>(fn: (deadline: string) => Promise<T>): Promise<T> {
+    const localDeadline = Date.now() + WRITE_DEADLINE_MS;
+    const deadline = String(Math.floor(localDeadline + this.clock.offsetMs));
+    let sent = false;
+    try {
+      return await this.run(() => {
+        sent = true;
+        return fn(deadline);
+      });
+    } catch (err) {
+      const wait = localDeadline + this.clock.uncertaintyMs + 20 - Date.now();
+      if (sent && wait > 0) await new Promise((r) => setTimeout(r, wait));
+      throw err;
+    }
   }
 
-  private async transaction(build: (m: ReturnType<Client['multi']>) => void): Promise<void> {
-    await this.write(async () => {
-      const m = this.cmd.multi();
-      build(m);
-      const res = await m.exec();
-      const failed = res?.find(([err]) => err);
-      if (!res || failed) throw failed?.[0] ?? new Error('transaction aborted');
-    });
+  /** Hash writes and publishes, all or nothing, as one deadline-checked script (redis-deadline.ts). */
+  private async transaction(build: (m: WriteOps) => void): Promise<void> {
+    const m = new WriteOps();
+    build(m);
+    await this.write((deadline) => this.cmd.eval(OPS_SCRIPT, m.keys.length, ...m.keys, JSON.stringify(m.ops), deadline));
   }
 
   async putRegion(reg: RegionRegistration): Promise<void> {
@@ -592,7 +626,7 @@ export class RedisStore implements Store {
       ...(u.error !== undefined ? { err: u.error } : {}),
     }));
     const id = this.nextId();
-    const msg = await this.write(() => this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id));
+    const msg = await this.write((deadline) => this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id, deadline));
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
     // Our own change, applied now rather than when the notification comes back (unless it came already).
     this.emitOwn(id, change);
@@ -602,8 +636,8 @@ export class RedisStore implements Store {
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
     const payload = samples.map((s) => ({ client: s.client, region: s.region, rtt: s.rttMs }));
     const id = this.nextId();
-    const msg = await this.write(() =>
-      this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id),
+    const msg = await this.write((deadline) =>
+      this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id, deadline),
     );
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'latency' }> & { id: string };
     this.emitOwn(id, change);
