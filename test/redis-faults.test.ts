@@ -7,6 +7,8 @@
  *    checker decides its answers while partitioned; /readyz stays 200;
  *  - finding 3: Redis killed: /readyz stays 200 (the body says the store is down) and DNS answers.
  * Each test prints the figures it measured (t.diagnostic) for the operations "guarantees under faults" table.
+ * The partition test needs root (network namespaces) and skips with the reason otherwise. Knobs:
+ * PARTITION_HOLD_MS=190000 holds the long partition that long; FAULTS_DEBUG=1 prints the node's logs on failure.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
