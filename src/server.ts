@@ -108,7 +108,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const transitions = new TransitionTracker(log.child({ module: 'health' }));
   transitions.observe(holder.current());
   holder.onSwap((snap) => transitions.observe(snap));
-  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId, probers });
+  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId, probers, storeReseeds: () => (store instanceof RedisStore ? store.reseeds : 0) });
   probers.onGone((p) => telemetry.forgetProber(p));
   const pruner = new ProbePruner(
     {
@@ -208,8 +208,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     apiToken: opts.apiToken,
     probers,
     notReadyReason: () => {
+      // The store's state is in the body, not a reason to be unready (see /readyz).
       if (holder.current().zones.size === 0) return 'no zones loaded';
-      if (!store.available()) return `${store.kind} store unavailable`;
       return undefined;
     },
   });

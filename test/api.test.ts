@@ -26,11 +26,14 @@ describe('API (inject)', () => {
     assert.deepEqual((await app.inject('/healthz')).json(), { status: 'ok' });
     const ready = await app.inject('/readyz');
     assert.equal(ready.statusCode, 200);
-    assert.deepEqual(ready.json(), { ready: true, zones: 1, snapshotVersion: 1, store: { kind: 'embedded', available: true } });
+    const since = (ready.json() as { store: { since: string } }).store.since;
+    assert.ok(!Number.isNaN(Date.parse(since)), `store.since is a time: ${since}`);
+    assert.deepEqual(ready.json(), { ready: true, zones: 1, snapshotVersion: 1, store: { kind: 'embedded', up: true, since } });
     const empty = buildApp(await depsWith([], undefined, () => 'no zones loaded'));
     const notReady = await empty.inject('/readyz');
     assert.equal(notReady.statusCode, 503);
-    assert.deepEqual(notReady.json(), { ready: false, zones: 0, snapshotVersion: 1, store: { kind: 'embedded', available: true }, reason: 'no zones loaded' });
+    const since2 = (notReady.json() as { store: { since: string } }).store.since;
+    assert.deepEqual(notReady.json(), { ready: false, zones: 0, snapshotVersion: 1, store: { kind: 'embedded', up: true, since: since2 }, reason: 'no zones loaded' });
   });
 
   test('unknown routes answer 404 in the error format', async () => {

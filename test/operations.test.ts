@@ -384,6 +384,7 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_probe_states_pruned_total',
         'gslb_api_bodies_rejected_total',
         'gslb_store_up',
+        'gslb_store_reseeds_total',
         'gslb_snapshot_version',
         'gslb_snapshot_rebuild_duration_seconds',
         'gslb_zone_reloads_total',

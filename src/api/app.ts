@@ -71,7 +71,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof StoreUnavailableError) {
       req.log.warn({ err: err.message }, 'write refused: store unavailable');
-      return reply.status(503).send({ error: `not stored: ${err.message}` });
+      // Every write is idempotent (a PUT replaces, a drain sets), so a client may simply retry: a write that
+      // timed out might have reached the store before the link went, and doing it again changes nothing more.
+      return reply.status(503).send({ error: `not stored: ${err.message}; safe to retry` });
     }
     if (err instanceof ApiError) {
       return reply.status(err.statusCode).send({ error: err.message, ...(err.field ? { field: err.field } : {}) });
@@ -106,7 +108,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'gslb API', version: PACKAGE_VERSION, description: 'Regions, health, probes, latency, explain, status and metrics of a gslb node.' },
+      info: { title: 'gslb API', version: PACKAGE_VERSION, description: 'Regions, health, probes, latency, explain, status and metrics of a gslb node. A 2xx from a mutating call means the store has the change; a 503 means it was not acknowledged and is safe to retry (writes are idempotent).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -120,10 +122,13 @@ function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['status'] } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { summary: 'Readiness: zones loaded and store reachable (503 otherwise)', tags: ['status'] } }, async (_req, reply) => {
+  // Ready = this node can answer DNS from a loaded configuration. An unreachable store degrades writes only
+  // (DNS keeps answering from the last state), so it is reported in the body, never as 503: a load balancer
+  // health check would otherwise pull every node at once when Redis goes.
+  app.get('/readyz', { schema: { summary: 'Readiness: can answer DNS from loaded zones (503 otherwise); the body says the store state', tags: ['status'] } }, async (_req, reply) => {
     const snap = deps.holder.current();
     const reason = deps.notReadyReason();
-    const store = { kind: deps.shared.store.kind, available: deps.shared.store.available() };
+    const store = deps.shared.storeStatus();
     const body = { ready: reason === undefined, zones: snap.zones.size, snapshotVersion: snap.version, store, ...(reason ? { reason } : {}) };
     return reply.status(reason === undefined ? 200 : 503).send(body);
   });

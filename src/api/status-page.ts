@@ -51,7 +51,7 @@ function stateOf(r) {
 }
 function render(s) {
   document.getElementById('node').textContent = 'node ' + s.node + ' · snapshot ' + s.snapshotVersion + ' · zones ' + s.zones.join(', ');
-  document.getElementById('store').textContent = s.store.kind + ' store ' + (s.store.available ? 'ok' : 'UNAVAILABLE');
+  document.getElementById('store').textContent = s.store.kind + ' store ' + (s.store.up ? 'ok' : 'UNAVAILABLE since ' + s.store.since + (s.store.error ? ' (' + s.store.error + ')' : ''));
   document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   const w = s.traffic.windowSeconds;
   document.getElementById('window').textContent = w < 120 ? Math.round(w) + ' s' : Math.round(w / 60) + ' min';

@@ -19,6 +19,8 @@ export interface TelemetryDeps {
   holder: SnapshotHolder;
   transitions: TransitionTracker;
   store: { kind: string; available(): boolean };
+  /** How many times this node re-seeded a shared store that had lost its data. */
+  storeReseeds?: () => number;
   nodeId: string;
   /** Who may report probes (api/probers.ts): how many are known, how many reports were refused. */
   probers?: { configured: ReadonlySet<string>; registeredCount(): number; rejected: { unknown: number; limit: number } };
@@ -202,6 +204,15 @@ export class Telemetry {
       collect() {
         this.reset();
         this.inc(probePrune.states);
+      },
+    });
+    new Counter({
+      name: 'gslb_store_reseeds_total',
+      help: 'Times this node found the shared store without its data (epoch gone or changed) and re-seeded it.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(deps.storeReseeds?.() ?? 0);
       },
     });
     new Gauge({

@@ -12,6 +12,10 @@ export interface ClientOptions {
   enableOfflineQueue: boolean;
   maxRetriesPerRequest: number | null;
   connectTimeout: number;
+  /** A command without a reply after this long is rejected (ioredis: otherwise it waits forever). */
+  commandTimeout: number;
+  /** False: a command in flight when the connection dropped is never sent again after the reconnect. */
+  autoResendUnfulfilledCommands: boolean;
   retryStrategy: (times: number) => number;
 }
 

@@ -4,12 +4,23 @@
  * on `{namespace}:changes` *inside the same atomic step* (Lua script or MULTI), so subscribers see changes in
  * the order they were made. Commands fail fast while disconnected (no offline queue): the API answers 503 and
  * DNS keeps serving the last snapshot; on reconnect, and every 10 s as a safety net, the node re-reads all.
+ *
+ * Faults: every command has a timeout, and a command in flight when its connection drops is never sent again
+ * (no offline queue, no resend after reconnect), so a write answered 503 is not applied later. Both connections
+ * are pinged every second; a ping or command that times out drops its connection with a TCP reset, which
+ * discards whatever the kernel still held for Redis (a graceful close would deliver it once the link is back).
+ * A write that timed out may still have reached Redis before the cut: that is why writes are idempotent and a
+ * 503 is safe to retry. Every read checks the store's epoch (redis-reseed.ts): a store that lost its data is
+ * re-seeded from this node's last synced state instead of wiping it.
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
 import type { ClientOptions, RedisTarget } from './redis-connect.js';
+import { clockOffset, DEADLINE_GUARD, OPS_SCRIPT, WriteOps } from './redis-deadline.js';
+import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
+import type { StoreStatus } from './store-status.js';
 import {
   emptyState,
   StoreUnavailableError,
@@ -25,7 +36,7 @@ import {
 } from './types.js';
 
 /** Same machine as health/machine.ts applyResult, run where the data lives so concurrent reporters cannot race. */
-const PROBE_SCRIPT = `
+const PROBE_SCRIPT = `${DEADLINE_GUARD}
 local now = tonumber(ARGV[2])
 local updates = cjson.decode(ARGV[3])
 local out = {}
@@ -57,7 +68,7 @@ return msg
 `;
 
 /** Same arithmetic as store/latency.ts smoothLatency. */
-const LATENCY_SCRIPT = `
+const LATENCY_SCRIPT = `${DEADLINE_GUARD}
 local now, alpha, maxAge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local samples = cjson.decode(ARGV[5])
 local out = {}
@@ -105,6 +116,12 @@ const RESYNC_MS = 10_000;
  * stay inside the API's ~2 s answer budget, long enough for a healthy replica on the same network (~1 ms).
  */
 const REPLICA_WAIT_MS = 1000;
+/** Both connections are pinged this often: a cut link is noticed within PING_INTERVAL_MS + COMMAND_TIMEOUT_MS. */
+const PING_INTERVAL_MS = 1000;
+/** A command (or ping) without a reply after this long fails and its connection is reset: the API answers 503. */
+const COMMAND_TIMEOUT_MS = 1500;
+/** Redis refuses a write that reaches it later than this after it was sent (redis-deadline.ts). */
+const WRITE_DEADLINE_MS = 1400;
 /** Bound on the ids remembered for the own-change bookkeeping below (only grows while pub/sub is away). */
 const MAX_PENDING_IDS = 10_000;
 
@@ -114,7 +131,27 @@ type Client = Redis | Cluster;
 const NewRedis = Redis as unknown as new (options: object) => Redis;
 
 /** A published change carries the id of the write that made it (stripped before listeners see it). */
-type Published = StoreChange & { id?: string };
+type Published = (StoreChange | { kind: 'reseeded' }) & { id?: string };
+
+/**
+ * Drop a connection with a TCP reset: the kernel discards what it had not delivered yet, so a command that
+ * timed out on a cut link cannot reach Redis when the link returns. ioredis then reconnects as usual.
+ */
+function resetConnection(client: Client): void {
+  for (const r of client instanceof Cluster ? client.nodes() : [client]) {
+    const stream = r.stream;
+    if (!stream || stream.destroyed) continue;
+    try {
+      stream.resetAndDestroy();
+    } catch {
+      stream.destroy();
+    }
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /timed out/i.test(err.message);
+}
 
 function boundedAdd(set: Set<string>, id: string): void {
   set.add(id);
@@ -128,7 +165,7 @@ export class RedisStore implements Store {
   private sub: Client | undefined;
   private subNode = 0;
   private readonly options: ClientOptions;
-  private readonly keys: { regions: string; drains: string; probes: string; latency: string; channel: string };
+  private readonly keys: { regions: string; drains: string; probes: string; latency: string; epoch: string; channel: string };
   private readonly listeners: ((c: StoreChange) => void)[] = [];
   private ready = false;
   private everReady = false;
@@ -161,6 +198,22 @@ export class RedisStore implements Store {
   private readonly appliedFirst = new Set<string>();
   /** Called after a reconnect, before the resync: lets the node push what it learned while Redis was away. */
   beforeResync: (() => Promise<void>) | undefined;
+  /** This node's last synced state, written back when the store turns out to have lost its data. */
+  lastSynced: (() => StateData) | undefined;
+  /** The store's epoch this node last synced with (undefined until the first read). */
+  private epoch: string | undefined;
+  /** Up/down as /v1/status shows it; `since` is when it last changed. */
+  private statusSince = Date.now();
+  private statusError: string | undefined = 'not connected yet';
+  private readonly statusListeners: ((up: boolean) => void)[] = [];
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly pinging = new Set<Client>();
+  /** Re-seeds done by this node (for metrics and tests). */
+  reseeds = 0;
+  private reseeding: Promise<unknown> | undefined;
+  /** Redis clock minus this node's clock, measured on the current command connection (redis-deadline.ts). */
+  private clock = { offsetMs: 0, uncertaintyMs: 0 };
+  private readying = false;
 
   constructor(
     private readonly target: RedisTarget,
@@ -169,20 +222,32 @@ export class RedisStore implements Store {
     private readonly minReplicas = 0,
   ) {
     const ns = `{${target.namespace}}`;
-    this.keys = { regions: `${ns}:regions`, drains: `${ns}:drains`, probes: `${ns}:probes`, latency: `${ns}:latency`, channel: `${ns}:changes` };
+    this.keys = {
+      regions: `${ns}:regions`,
+      drains: `${ns}:drains`,
+      probes: `${ns}:probes`,
+      latency: `${ns}:latency`,
+      epoch: `${ns}:epoch`,
+      channel: `${ns}:changes`,
+    };
     const options: ClientOptions = {
+      // Nothing is queued while disconnected, nothing in flight is retried or resent after a reconnect: a
+      // command either gets its reply on the connection it was sent on, or fails (and the API answers 503).
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: 2000,
       // Keep trying forever, at most every 2 s: Redis coming back must be noticed without a restart.
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
     this.options = options;
     this.cmd = target.create(options);
-    // On Cluster the subscriber is made once the cluster's nodes are known (clusterSubscriber).
-    if (!(this.cmd instanceof Cluster)) this.attachSubscriber(target.create({ ...options, enableOfflineQueue: true }));
+    // On Cluster the subscriber is made once the cluster's nodes are known (clusterSubscriber). It subscribes
+    // on each 'ready' (below), so it needs no offline queue either.
+    if (!(this.cmd instanceof Cluster)) this.attachSubscriber(target.create(options));
     this.cmd.on('ready', () => void this.onReady());
-    for (const ev of ['close', 'end'] as const) this.cmd.on(ev, () => this.onDown());
+    for (const ev of ['close', 'end'] as const) this.cmd.on(ev, () => this.onDown('connection closed'));
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
   }
 
@@ -200,7 +265,6 @@ export class RedisStore implements Store {
     const { host, port, username, password, tls } = node.options;
     const sub = new NewRedis({
       ...this.options,
-      enableOfflineQueue: true,
       host,
       port,
       ...(username ? { username } : {}),
@@ -238,8 +302,14 @@ export class RedisStore implements Store {
       const id = change.id;
       if (id !== undefined) {
         delete change.id;
+        if (change.kind === 'reseeded') {
+          // Another node re-seeded a store that lost its data: merge ours too and re-read (see resync).
+          if (!id.startsWith(`${this.idPrefix}.`)) this.requestResync();
+          return;
+        }
         if (id.startsWith(`${this.idPrefix}.`) && !this.appliedFirst.delete(id)) boundedAdd(this.echoedFirst, id);
       }
+      if (change.kind === 'reseeded') return;
       this.replay?.push(change);
       this.emit(change);
     });
@@ -295,49 +365,135 @@ export class RedisStore implements Store {
       if (this.ready) this.resync().catch((err: unknown) => this.log.warn({ err }, 'periodic resync failed'));
     }, RESYNC_MS);
     this.timer.unref();
+    this.watchdog = setInterval(() => this.checkConnections(), PING_INTERVAL_MS);
+    this.watchdog.unref();
     if (!this.subscribed) this.resyncOwed = true;
     if (!this.ready) {
       this.log.warn({ redis: this.target.display }, 'redis not reachable yet: serving zone-file configuration, will resync when it is');
       this.resyncOwed = true;
       return emptyState();
     }
-    return this.readAll();
+    return this.syncedRead();
   }
 
-  private onReady(): void {
-    if (this.cmd instanceof Cluster && !this.sub) this.clusterSubscriber(this.cmd);
+  private async onReady(): Promise<void> {
+    if (this.cmd instanceof Cluster && !this.sub && !this.closing) this.clusterSubscriber(this.cmd);
+    if (this.readying || this.ready || this.closing) return;
+    this.readying = true;
+    try {
+      // Writes carry deadlines in Redis' clock: learn it on this connection before taking any write.
+      const sentAt = Date.now();
+      const time = await this.cmd.time();
+      this.clock = clockOffset(sentAt, Date.now(), time);
+    } catch (err) {
+      // The connection went again; the watchdog retries once ioredis says it is ready.
+      this.log.debug({ err: (err as Error).message }, 'redis TIME failed');
+      return;
+    } finally {
+      this.readying = false;
+    }
     const wasReady = this.everReady;
     this.ready = true;
     this.everReady = true;
-    this.log.info({ redis: this.target.display }, 'redis connected');
+    this.statusSince = Date.now();
+    this.statusError = undefined;
+    this.log.info({ redis: this.target.display }, wasReady ? 'redis reachable again: writes accepted, resyncing' : 'redis connected');
     this.wake();
+    for (const l of this.statusListeners) l(true);
     if (wasReady) this.resyncOwed = true;
     void this.catchUp();
   }
 
   /** After a reconnect (or a start without Redis), once both connections are up: push local results, re-read. */
   private async catchUp(): Promise<void> {
-    if (!this.resyncOwed || !this.ready || !this.subscribed || this.catchingUp || this.closing) return;
-    this.resyncOwed = false;
-    this.catchingUp = true;
-    try {
-      await this.beforeResync?.();
-      await this.resync();
-    } catch (err) {
-      this.resyncOwed = true;
-      this.log.warn({ err }, 'resync after reconnect failed');
-    } finally {
-      this.catchingUp = false;
+    // A loop, not one pass: a resync asked for while one runs (another node re-seeded) must still happen.
+    for (let i = 0; i < 10 && this.resyncOwed && this.ready && this.subscribed && !this.catchingUp && !this.closing; i++) {
+      this.resyncOwed = false;
+      this.catchingUp = true;
+      try {
+        await this.beforeResync?.();
+        await this.resync();
+      } catch (err) {
+        this.resyncOwed = true;
+        this.log.warn({ err }, 'resync after reconnect failed');
+        return;
+      } finally {
+        this.catchingUp = false;
+      }
     }
   }
 
-  private onDown(): void {
-    if (this.ready && !this.closing) this.log.warn({ redis: this.target.display }, 'redis connection lost: writes answer 503, DNS keeps serving');
+  private requestResync(): void {
+    this.resyncOwed = true;
+    void this.catchUp();
+  }
+
+  private onDown(reason: string): void {
+    if (this.closing) return;
+    if (this.ready) {
+      this.statusSince = Date.now();
+      this.statusError = reason;
+      this.log.warn({ redis: this.target.display, reason }, 'redis unreachable: writes answer 503, DNS keeps serving, own checks decide locally');
+      this.ready = false;
+      for (const l of this.statusListeners) l(false);
+    }
     this.ready = false;
+  }
+
+  /** A ping or command timed out: the link is gone or Redis hangs. Reset the connection (see resetConnection). */
+  private lost(client: Client, err: unknown): void {
+    if (this.closing) return;
+    const which = client === this.cmd ? 'command' : 'subscriber';
+    const reason = `${which} connection: ${(err as Error).message}`;
+    if (client === this.cmd) this.onDown(reason);
+    else {
+      if (this.subscribed) this.resyncOwed = true;
+      this.subscribed = false;
+      // One warning per outage: when the command connection is down too, that one already said it.
+      if (this.ready) this.log.warn({ redis: this.target.display, reason }, 'redis subscriber unreachable: reconnecting, will resync');
+      else this.log.debug({ redis: this.target.display, reason }, 'redis subscriber unreachable');
+    }
+    resetConnection(client);
+  }
+
+  /**
+   * Every PING_INTERVAL_MS: a command on each connection (the command connection reads the epoch, so a store
+   * that lost its data is noticed within a second; the subscriber PINGs). A timeout drops the connection.
+   */
+  private checkConnections(): void {
+    if (this.closing) return;
+    const probe = (client: Client, fn: () => Promise<unknown>) => {
+      if (this.pinging.has(client) || client.status !== 'ready') return;
+      this.pinging.add(client);
+      fn()
+        .catch((err: unknown) => {
+          if (isTimeout(err)) this.lost(client, err);
+        })
+        .finally(() => this.pinging.delete(client));
+    };
+    if (!this.ready && this.cmd.status === 'ready') void this.onReady();
+    probe(this.cmd, async () => {
+      const epoch = await this.cmd.get(this.keys.epoch);
+      if (this.ready && this.epoch !== undefined && epoch !== this.epoch && !this.catchingUp) {
+        this.log.warn({ redis: this.target.display, expected: this.epoch, found: epoch }, 'redis epoch changed: the store lost or replaced its data; resyncing');
+        this.requestResync();
+      }
+    });
+    const sub = this.sub;
+    if (this.subscribed && sub) probe(sub, () => sub.ping());
   }
 
   available(): boolean {
     return this.ready;
+  }
+
+  status(): StoreStatus {
+    return { kind: 'redis', up: this.ready, since: new Date(this.statusSince).toISOString(), ...(!this.ready && this.statusError ? { error: this.statusError } : {}) };
+  }
+
+  /** Called with `false` when the store becomes unreachable and `true` when it is back. */
+  onStatusChange(listener: (up: boolean) => void): void {
+    this.statusListeners.push(listener);
   }
 
   onChange(listener: (c: StoreChange) => void): void {
@@ -358,7 +514,7 @@ export class RedisStore implements Store {
     const replay: StoreChange[] = [];
     this.replay = replay;
     try {
-      const data = await this.readAll();
+      const data = await this.syncedRead();
       this.emit({ kind: 'resync', data });
       for (const c of replay) this.emit(c);
     } finally {
@@ -366,35 +522,124 @@ export class RedisStore implements Store {
     }
   }
 
-  private async readAll(): Promise<StateData> {
-    const [regions, drains, probes, latency] = await this.run(() =>
-      Promise.all([this.cmd.hgetall(this.keys.regions), this.cmd.hgetall(this.keys.drains), this.cmd.hgetall(this.keys.probes), this.cmd.hgetall(this.keys.latency)]),
+  /** Everything, and the epoch, in one atomic read. */
+  private async readAll(): Promise<{ data: StateData; epoch: string | null }> {
+    const res = await this.run(() =>
+      this.cmd.multi().hgetall(this.keys.regions).hgetall(this.keys.drains).hgetall(this.keys.probes).hgetall(this.keys.latency).get(this.keys.epoch).exec(),
     );
+    const failed = res?.find(([err]) => err);
+    if (!res || failed) throw new StoreUnavailableError(`redis: ${failed?.[0]?.message ?? 'read aborted'}`);
+    const [regions, drains, probes, latency] = res.slice(0, 4).map(([, v]) => v as Record<string, string>) as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
     const data = emptyState();
     for (const [k, v] of Object.entries(regions)) data.regions.set(k, JSON.parse(v) as RegionRegistration);
     for (const [k, v] of Object.entries(drains)) data.drains.set(k, JSON.parse(v) as DrainRecord);
     for (const [k, v] of Object.entries(probes)) data.probes.set(k, JSON.parse(v) as ProberState);
     for (const [k, v] of Object.entries(latency)) data.latency.set(k, JSON.parse(v) as LearnedLatency);
-    return data;
+    return { data, epoch: (res[4]![1] as string | null) ?? null };
   }
 
-  /** Runs Redis calls, turning every failure into StoreUnavailableError. */
+  /**
+   * readAll, checked against the epoch this node synced with. The first read adopts the store's epoch (or
+   * stamps a new one on a store that has none). Later, a missing or different epoch means the data this
+   * node synced with is gone: write this node's last synced state back (newest copy of each entry wins, see
+   * redis-reseed.ts), adopt the resulting epoch, and read again, so an empty store never wipes this node.
+   */
+  private async syncedRead(again = false): Promise<StateData> {
+    const first = await this.readAll();
+    if (first.epoch !== null && (this.epoch === undefined || first.epoch === this.epoch)) {
+      this.epoch = first.epoch;
+      return first.data;
+    }
+    if (this.reseeding && !again) {
+      // Another read of this node found the same loss and is re-seeding: read once it is done.
+      await this.reseeding.catch(() => undefined);
+      return this.syncedRead(true);
+    }
+    const mine = this.epoch !== undefined ? this.lastSynced?.() : undefined;
+    if (!mine) {
+      // First read of this node: nothing of its own to lose.
+      this.epoch = first.epoch ?? (await this.stampEpoch());
+      return first.data;
+    }
+    const lost = first.epoch === null;
+    const reseeding = this.reseed(mine, first.epoch);
+    this.reseeding = reseeding;
+    let epoch: string;
+    let written: number;
+    try {
+      ({ epoch, written } = await reseeding);
+    } finally {
+      if (this.reseeding === reseeding) this.reseeding = undefined;
+    }
+    this.log.error(
+      { redis: this.target.display, previousEpoch: this.epoch, foundEpoch: first.epoch, epoch, entries: entryCount(mine), written, foundEntries: entryCount(first.data) },
+      lost
+        ? 'redis lost its data (restarted empty, flushed, or failed over to an empty replica): re-seeded it from this node\'s last synced state'
+        : 'redis was re-seeded or replaced by another node: merged this node\'s last synced state into it (newest entries win)',
+    );
+    this.reseeds++;
+    this.epoch = epoch;
+    return (await this.readAll()).data;
+  }
+
+  /** A store without an epoch gets one (the first node to ask wins; nothing is published: no data changed). */
+  private async stampEpoch(): Promise<string> {
+    // SET NX: harmless whenever it lands, so it needs no deadline.
+    const res = await this.write(() => this.cmd.multi().set(this.keys.epoch, randomBytes(8).toString('hex'), 'NX').get(this.keys.epoch).exec());
+    const epoch = res?.[1]?.[1];
+    if (typeof epoch !== 'string') throw new StoreUnavailableError('redis: could not read the epoch back');
+    return epoch;
+  }
+
+  private async reseed(state: StateData, found: string | null): Promise<{ epoch: string; written: number }> {
+    const proposed = found ?? randomBytes(8).toString('hex');
+    const k = this.keys;
+    const res = (await this.write((deadline) =>
+      this.cmd.eval(RESEED_SCRIPT, 5, k.regions, k.drains, k.probes, k.latency, k.epoch, k.channel, proposed, reseedPayload(state), this.nextId(), deadline),
+    )) as [string, number];
+    return { epoch: res[0], written: res[1] };
+  }
+
+  /** Runs Redis calls, turning every failure into StoreUnavailableError (and a timeout into a reset link). */
   private async run<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.ready) throw new StoreUnavailableError(`redis ${this.target.display} is not connected`);
     try {
       return await fn();
     } catch (err) {
+      if (isTimeout(err)) this.lost(this.cmd, err);
       throw new StoreUnavailableError(`redis: ${(err as Error).message}`);
     }
   }
 
-  private async transaction(build: (m: ReturnType<Client['multi']>) => void, replicate = true): Promise<void> {
-    await this.run(async () => {
-      const m = this.cmd.multi();
-      build(m);
-      const res = await m.exec();
-      const failed = res?.find(([err]) => err);
-      if (!res || failed) throw failed?.[0] ?? new Error('transaction aborted');
+  /**
+   * The one way a mutating command reaches Redis: every write (transactions, scripts, re-seeding) goes
+   * through here, so what a write must wait for before it counts as stored is decided in one place. `fn`
+   * gets the deadline (ms, Redis' clock) its script must check; if the write fails after it was sent, the
+   * failure is reported only once that deadline has passed, so that Redis refuses the write if it is
+   * delivered after all (redis-deadline.ts): a 503 means "not applied, ever".
+   */
+  private async write<T>(fn: (deadline: string) => Promise<T>): Promise<T> {
+    const localDeadline = Date.now() + WRITE_DEADLINE_MS;
+    const deadline = String(Math.floor(localDeadline + this.clock.offsetMs));
+    let sent = false;
+    try {
+      return await this.run(() => {
+        sent = true;
+        return fn(deadline);
+      });
+    } catch (err) {
+      const wait = localDeadline + this.clock.uncertaintyMs + 20 - Date.now();
+      if (sent && wait > 0) await new Promise((r) => setTimeout(r, wait));
+      throw err;
+    }
+  }
+
+  /** Hash writes and publishes, all or nothing, as one deadline-checked script (redis-deadline.ts). */
+  private async transaction(build: (m: WriteOps) => void, replicate = true): Promise<void> {
+    const m = new WriteOps();
+    build(m);
+    await this.write(async (deadline) => {
+      await this.cmd.eval(OPS_SCRIPT, m.keys.length, ...m.keys, JSON.stringify(m.ops), deadline);
       if (replicate) await this.replicated();
     });
   }
@@ -470,8 +715,8 @@ export class RedisStore implements Store {
     }));
     const id = this.nextId();
     // A node's own checks (durable: false) are repeated every interval, so they do not wait for replicas.
-    const msg = await this.run(async () => {
-      const out = await this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id);
+    const msg = await this.write(async (deadline) => {
+      const out = await this.cmd.eval(PROBE_SCRIPT, 1, this.keys.probes, this.keys.channel, String(now), JSON.stringify(payload), id, deadline);
       if (durable) await this.replicated();
       return out;
     });
@@ -484,8 +729,8 @@ export class RedisStore implements Store {
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
     const payload = samples.map((s) => ({ client: s.client, region: s.region, rtt: s.rttMs }));
     const id = this.nextId();
-    const msg = await this.run(async () => {
-      const out = await this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id);
+    const msg = await this.write(async (deadline) => {
+      const out = await this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id, deadline);
       await this.replicated();
       return out;
     });
@@ -518,6 +763,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);
+    clearInterval(this.watchdog);
     this.cmd.disconnect();
     this.sub?.disconnect();
   }

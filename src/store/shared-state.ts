@@ -1,41 +1,68 @@
 /**
  * Glue between a Store and this node: the initial load, the change feed into the StateCache, and the node's
  * own check results (written to the store when it can, kept in the local view when it cannot, and pushed
- * when it comes back).
+ * when it comes back). While the store is unreachable the node's own checker decides the health of the
+ * endpoints it checks (the cache's local overlay): other probers' last states are frozen, not news.
  */
 import type { Logger } from 'pino';
 import { RedisStore } from './redis.js';
 import type { StateCache } from './state-cache.js';
+import { AvailabilityTracker, type StoreStatus } from './store-status.js';
 import { StoreUnavailableError, type ProbeUpdate, type Store } from './types.js';
 
 export class SharedState {
+  private readonly availability: AvailabilityTracker;
+
   constructor(
     readonly store: Store,
     readonly cache: StateCache,
     private readonly changed: () => void,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.availability = new AvailabilityTracker(now);
+  }
 
   async start(): Promise<void> {
     this.store.onChange((c) => {
       if (this.cache.apply(c)) this.changed();
     });
-    if (this.store instanceof RedisStore) this.store.beforeResync = () => this.pushUnsynced();
+    if (this.store instanceof RedisStore) {
+      this.store.beforeResync = () => this.pushUnsynced();
+      this.store.lastSynced = () => this.cache.state;
+      this.store.onStatusChange((up) => this.setOverlay(!up));
+    }
     this.cache.apply({ kind: 'resync', data: await this.store.start() });
+    if (!this.store.available()) this.setOverlay(true);
+  }
+
+  /** `{ kind, up, since, error? }` for /v1/status and /readyz. */
+  storeStatus(): StoreStatus {
+    return this.store instanceof RedisStore ? this.store.status() : this.availability.status(this.store.kind, this.store.available());
   }
 
   /** This node's checker results: never blocks on, nor fails because of, the store. */
   async recordLocal(updates: ProbeUpdate[]): Promise<void> {
     if (updates.length === 0) return;
     const now = this.now();
+    // A Redis known to be unreachable: do not wait for a command to time out (the embedded store's own
+    // non-durable probe writes are in memory and cannot hang, and succeeding is what clears its failure).
+    if (this.store instanceof RedisStore && !this.store.available()) return this.keepLocally(updates, now);
     try {
       await this.store.applyProbes(updates, now, false);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
-      this.cache.applyLocally(updates, now);
-      this.changed();
+      this.keepLocally(updates, now);
     }
+  }
+
+  private keepLocally(updates: ProbeUpdate[], now: number): void {
+    this.cache.applyLocally(updates, now);
+    this.changed();
+  }
+
+  private setOverlay(on: boolean): void {
+    if (this.cache.setLocalOverlay(on)) this.changed();
   }
 
   private async pushUnsynced(): Promise<void> {

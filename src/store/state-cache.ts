@@ -24,6 +24,14 @@ export class StateCache {
   private apiRegionsCache: Region[] | undefined;
   /** Local results not yet in the store (it was unreachable), by probe key. */
   readonly unsynced = new Map<string, ProberState>();
+  /**
+   * The store is unreachable: for every endpoint this node checks itself, only its own result counts (the
+   * other probers' states are the last ones heard before the cut, not current). The prober name is the one
+   * of the local results (applyLocally); the filtered index is rebuilt only when a state changes.
+   */
+  private overlay = false;
+  private ownProber: string | undefined;
+  private overlayIndex: ProbeIndex | undefined;
 
   get state(): StateData {
     return this.data;
@@ -83,6 +91,7 @@ export class StateCache {
   }
 
   private index(key: string, state: ProberState | null): void {
+    this.overlayIndex = undefined;
     const [region, endpoint, prober] = splitProbeKey(key);
     const k = `${region}|${endpoint}`;
     let m = this.byEndpoint.get(k);
@@ -98,6 +107,8 @@ export class StateCache {
   /** The store is down: keep this node's own checks working on its local view. */
   applyLocally(updates: ProbeUpdate[], now: number): void {
     for (const u of updates) {
+      if (this.ownProber !== u.prober) this.overlayIndex = undefined;
+      this.ownProber = u.prober;
       const key = probeKey(u.region, u.endpoint, u.prober);
       const next = applyResult(this.data.probes.get(key), u.ok, now, u.rise, u.fall, u.rttMs, u.error);
       this.data.probes.set(key, next);
@@ -106,8 +117,25 @@ export class StateCache {
     }
   }
 
+  /** Turn the local overlay on (store unreachable) or off; returns whether the view changed. */
+  setLocalOverlay(on: boolean): boolean {
+    if (this.overlay === on) return false;
+    this.overlay = on;
+    this.overlayIndex = undefined;
+    return true;
+  }
+
   probeIndex(): ProbeIndex {
-    return this.byEndpoint;
+    const own = this.ownProber;
+    if (!this.overlay || own === undefined) return this.byEndpoint;
+    if (this.overlayIndex) return this.overlayIndex;
+    const view: ProbeIndex = new Map();
+    for (const [k, m] of this.byEndpoint) {
+      const mine = m.get(own);
+      view.set(k, mine && m.size > 1 ? new Map([[own, mine]]) : m);
+    }
+    this.overlayIndex = view;
+    return view;
   }
 
   /** API-registered regions as Regions (converted once per registration version). */

@@ -37,9 +37,14 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Start `gslb serve` with ports 0 and learn the bound ports from its startup log lines. */
-export async function startServe(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `gslb serve` with ports 0 and learn the bound ports from its startup log lines. `wrap` runs it through
+ * another program that execs it (e.g. `ip netns exec NS`), so the child's PID is still the server's.
+ */
+export async function startServe(args: string[], opts: { wrap?: string[] } = {}): Promise<ServeProcess> {
+  const argv = [process.execPath, CLI, 'serve', '--log-level', 'info', ...args];
+  const full = [...(opts.wrap ?? []), ...argv];
+  const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buf = '';

@@ -17,7 +17,7 @@ export function registerStatusRoutes(app: FastifyInstance, deps: ApiDeps): void 
       snapshotVersion: snap.version,
       builtAt: new Date(snap.builtAt).toISOString(),
       zones: [...snap.zones.keys()],
-      store: { kind: deps.shared.store.kind, available: deps.shared.store.available() },
+      store: deps.shared.storeStatus(),
       regions: [...snap.regions.keys()].sort().map((n) => regionView(snap, n)),
       traffic: {
         windowSeconds: traffic ? (traffic.intervalMs * Math.max(1, traffic.points.length)) / 1000 : 0,
