@@ -85,7 +85,9 @@ export class Responder {
     if (!guard) return this.answer(q, outcome, msg, peer, transport);
     guard.setPeer(peer.address, peer.family);
     if (q.cookieMalformed) info.cookie = CookieVerdict.MALFORMED;
-    else if (q.hasCookie && (outcome === ParseOutcome.OK || outcome === ParseOutcome.NO_QUESTION)) info.cookie = guard.verifyCookie(msg, q.cookie);
+    // Options of an EDNS version we do not speak are not interpreted (RFC 6891 6.1.3): no cookie check for BADVERS.
+    else if (q.hasCookie && q.ednsVersion === 0 && (outcome === ParseOutcome.OK || outcome === ParseOutcome.NO_QUESTION))
+      info.cookie = guard.verifyCookie(msg, q.cookie);
     const out = this.answer(q, outcome, msg, peer, transport);
     // A valid server cookie proves the source address; TCP proves it too (RFC 7873 5.2.3, BIND, Knot).
     if (!out || transport !== 'udp' || info.cookie === CookieVerdict.VALID) return out;
@@ -128,7 +130,7 @@ export class Responder {
     slip.writeUInt16BE(0, 8);
     slip.writeUInt16BE(hasOpt ? 1 : 0, 10);
     let flags = slip.readUInt16BE(2);
-    if (hasOpt && q.hasCookie && this.guard) {
+    if (hasOpt && q.hasCookie && q.ednsVersion === 0 && this.guard) {
       flags = (flags & ~(Flag.AA | Flag.TC | 0xf)) | (BADCOOKIE & 0xf);
       slip[questionEnd + 5] = BADCOOKIE >> 4;
       this.info.rcode = BADCOOKIE;
@@ -145,7 +147,7 @@ export class Responder {
     // Without cookie support a question-less query stays what it was: FORMERR.
     if (outcome === ParseOutcome.NO_QUESTION) return this.guard ? this.cookieOnly(q, msg, transport) : this.bare(msg, Rcode.FORMERR);
     if (outcome !== ParseOutcome.OK) return this.bare(msg, outcome);
-    if (q.hasEdns && q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
+    if (q.hasEdns && q.ednsVersion > 0) return this.badVersion(q, msg);
 
     const snap = this.current();
     const L = q.qnameEnd - HEADER_SIZE;
@@ -211,7 +213,7 @@ export class Responder {
    * cookie, or BADCOOKIE when it carried a server cookie that is not valid.
    */
   private cookieOnly(q: ParsedQuery, msg: Buffer, transport: Transport): Buffer {
-    if (q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
+    if (q.ednsVersion > 0) return this.badVersion(q, msg);
     const rcode = this.info.cookie === CookieVerdict.INVALID ? BADCOOKIE : Rcode.NOERROR;
     return this.assemble(q, msg, rcode, false, 0, 0, 0, undefined, transport, 0);
   }
@@ -227,6 +229,32 @@ export class Responder {
     body[12] = id.length;
     id.copy(body, 13);
     return this.assemble(q, msg, Rcode.NOERROR, true, 1, 0, 0, body, transport, 0);
+  }
+
+  /**
+   * BADVERS (RFC 6891 6.1.3): header, question, and a bare OPT of version 0 (no DO, no options). The query's
+   * options belong to a version we do not implement, so none is echoed: not ECS, not NSID, and not a server
+   * cookie either (RFC 7873 defines COOKIE for version 0; the client retries with version 0 and gets it then).
+   */
+  private badVersion(q: ParsedQuery, msg: Buffer): Buffer {
+    const questionEnd = q.questionEnd;
+    const out = Buffer.allocUnsafe(questionEnd + 11);
+    msg.copy(out, 0, 0, questionEnd);
+    out.writeUInt16BE(Flag.QR | (q.flags & Flag.RD) | (q.flags & Flag.CD) | (Rcode.BADVERS & 0xf), 2);
+    out.writeUInt16BE(q.qdcount, 4);
+    out.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
+    out.writeUInt16BE(1, 10);
+    out[questionEnd] = 0; // root owner
+    out.writeUInt16BE(RRType.OPT, questionEnd + 1);
+    out.writeUInt16BE(OUR_UDP_PAYLOAD, questionEnd + 3);
+    out[questionEnd + 5] = Rcode.BADVERS >> 4;
+    out[questionEnd + 6] = 0; // version 0: the highest we implement
+    out.writeUInt16BE(0, questionEnd + 7);
+    out.writeUInt16BE(0, questionEnd + 9);
+    this.optAt = questionEnd;
+    this.info.rcode = Rcode.BADVERS;
+    this.info.truncated = false;
+    return out;
   }
 
   /** FORMERR / NOTIMP when the question may be unreadable: header only. */
