@@ -3,7 +3,7 @@
  * snapshot holds precomputed answer bodies, so a static answer is a header, the question copied from the
  * query (keeping its case) and one memcpy.
  */
-import type { AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
+import type { AdditionalCut, AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
 import { decide, type Client, type Decision } from '../steering/decide.js';
 import type { Rng } from '../steering/select.js';
 import {
@@ -164,7 +164,7 @@ export class Responder {
     const zone = findZone(snap, q.qname);
     if (!zone) return this.assemble(q, msg, Rcode.REFUSED, false, 0, 0, 0, undefined, transport, 0);
     const plan = lookup(zone, q.qname, qtype, L);
-    if (!plan.service) return this.assemble(q, msg, plan.rcode, plan.aa, plan.an, plan.ns, plan.ar, plan.body, transport, 0);
+    if (!plan.service) return this.assemble(q, msg, plan.rcode, plan.aa, plan.an, plan.ns, plan.ar, plan.body, transport, 0, undefined, plan.cuts);
     return this.serviceAnswer(q, msg, peer, plan, snap, transport);
   }
 
@@ -268,8 +268,10 @@ export class Responder {
   }
 
   /**
-   * header + echoed question + body [+ extra] + OPT. When it does not fit the client's limit the answer goes
-   * out empty with TC=1 (never a partial RRset), so the resolver retries over TCP.
+   * header + echoed question + body [+ extra] + OPT. When it does not fit the client's limit, additional records
+   * are dropped first, whole RRsets at a time, at one of the plan's `cuts` (RFC 2181 9: TC is not set merely
+   * because additional data did not fit). When even the answer and authority sections do not fit, the answer
+   * goes out empty with TC=1 (never a partial RRset), so the resolver retries over TCP.
    */
   private assemble(
     q: ParsedQuery,
@@ -283,6 +285,7 @@ export class Responder {
     transport: Transport,
     scope: number,
     extra?: Appended,
+    cuts?: readonly AdditionalCut[],
   ): Buffer {
     const questionEnd = q.questionEnd;
     let nsid = q.wantsNsid;
@@ -291,11 +294,16 @@ export class Responder {
     const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
     const cookie = q.hasCookie && this.guard !== undefined;
     let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) + (cookie ? 4 + COOKIE_REPLY_LEN : 0) : 0;
-    const bodyLen = (body?.length ?? 0) + (extra?.size ?? 0);
+    let bodyBytes = body?.length ?? 0;
+    let bodyLen = bodyBytes + (extra?.size ?? 0);
     const limit =
       transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
     let truncated = false;
-    if (questionEnd + bodyLen + optLen > limit) {
+    const cut = questionEnd + bodyLen + optLen > limit && cuts ? longestFitting(cuts, limit - questionEnd - optLen) : undefined;
+    if (cut) {
+      bodyBytes = bodyLen = cut.length;
+      ar = cut.ar;
+    } else if (questionEnd + bodyLen + optLen > limit) {
       truncated = true;
       an = ns = ar = 0;
       // Found by fuzzing: a 255-byte question name + IPv6 ECS + a 255-byte node id as NSID is 546+ bytes even
@@ -320,7 +328,7 @@ export class Responder {
     out.writeUInt16BE(ar + (q.hasEdns ? 1 : 0), 10);
     let o = questionEnd;
     if (!truncated) {
-      if (body) o += body.copy(out, o);
+      if (body) o += body.copy(out, o, 0, bodyBytes);
       if (extra) o = writeAppended(out, o, extra);
     }
     this.optAt = o;
@@ -365,6 +373,16 @@ interface Appended {
   /** Absolute offset of the owner name (the service name) for compression pointers. */
   ownerOffset: number;
   size: number;
+}
+
+/** The longest cut of the additional section that leaves at most `room` bytes of body, if any. */
+function longestFitting(cuts: readonly AdditionalCut[], room: number): AdditionalCut | undefined {
+  let best: AdditionalCut | undefined;
+  for (const cut of cuts) {
+    if (cut.length > room) break;
+    best = cut;
+  }
+  return best;
 }
 
 /** The decision's endpoint records (or its CNAME), owned by a pointer to the service name. */
