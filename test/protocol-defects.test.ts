@@ -18,6 +18,8 @@ const Z = 'defects.test';
 const MX_COUNT = 18;
 /** Enough MX records with distinct exchanges that the answer section alone passes 0x3FFF (16383) bytes. */
 const BIG_MX_COUNT = 900;
+/** The last 100 exchanges have addresses: their glue's owner names would point past 0x3FFF. */
+const BIG_MX_GLUE = Array.from({ length: 100 }, (_, i) => `exchange-0${800 + i}.${Z}`);
 
 const SOA = `soa: { mname: ns1.${Z}, rname: hostmaster.${Z}, serial: 1, refresh: 3600, retry: 600, expire: 604800, minimum: 60 }`;
 
@@ -38,6 +40,7 @@ records:
   mx: { MX: [${Array.from({ length: MX_COUNT }, (_, i) => `"10 mx${String(i).padStart(2, '0')}"`).join(', ')}] }
 ${Array.from({ length: MX_COUNT }, (_, i) => `  mx${String(i).padStart(2, '0')}: { A: [192.0.2.${100 + i}] }`).join('\n')}
   bigmx: { MX: [${Array.from({ length: BIG_MX_COUNT }, (_, i) => `"10 exchange-${String(i).padStart(4, '0')}"`).join(', ')}] }
+${Array.from({ length: 100 }, (_, i) => `  exchange-0${800 + i}: { A: [198.51.100.${i + 1}] }`).join('\n')}
   sub: { NS: [ns.sub.${Z}] }
   ns.sub: { A: [${Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 1}`).join(', ')}] }
 `;
@@ -158,10 +161,18 @@ describe('compression pointers only below 0x3FFF (RFC 1035 4.1.4: 14-bit offsets
       ours.answers.map((rr) => (rr.data as { exchange: string }).exchange),
       expected,
     );
-    const theirs = dns2.Packet.parse(raw) as unknown as { answers: { exchange: string }[] };
+    assert.deepEqual(
+      ours.additional.map((rr) => rr.name),
+      BIG_MX_GLUE,
+    );
+    const theirs = dns2.Packet.parse(raw) as unknown as { answers: { exchange: string }[]; additionals: { name: string }[] };
     assert.deepEqual(
       theirs.answers.map((a) => a.exchange.toLowerCase()),
       expected,
+    );
+    assert.deepEqual(
+      theirs.additionals.map((a) => a.name.toLowerCase()),
+      BIG_MX_GLUE,
     );
   });
 });
