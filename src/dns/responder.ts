@@ -3,7 +3,7 @@
  * snapshot holds precomputed answer bodies, so a static answer is a header, the question copied from the
  * query (keeping its case) and one memcpy.
  */
-import type { AdditionalCut, AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
+import { longestFittingCut, type AdditionalCut, type AnswerPlan, type Snapshot, type ZoneIndex } from '../snapshot/types.js';
 import { decide, type Client, type Decision } from '../steering/decide.js';
 import type { Rng } from '../steering/select.js';
 import {
@@ -17,6 +17,7 @@ import {
   RRClass,
   RRType,
 } from './constants.js';
+import { badVersionReply } from './badvers.js';
 import { COOKIE_REPLY_LEN, CookieVerdict } from './cookies.js';
 import type { QueryGuard } from './guard.js';
 import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
@@ -231,30 +232,12 @@ export class Responder {
     return this.assemble(q, msg, Rcode.NOERROR, true, 1, 0, 0, body, transport, 0);
   }
 
-  /**
-   * BADVERS (RFC 6891 6.1.3): header, question, and a bare OPT of version 0 (no DO, no options). The query's
-   * options belong to a version we do not implement, so none is echoed: not ECS, not NSID, and not a server
-   * cookie either (RFC 7873 defines COOKIE for version 0; the client retries with version 0 and gets it then).
-   */
+  /** BADVERS with a bare OPT (badvers.ts). */
   private badVersion(q: ParsedQuery, msg: Buffer): Buffer {
-    const questionEnd = q.questionEnd;
-    const out = Buffer.allocUnsafe(questionEnd + 11);
-    msg.copy(out, 0, 0, questionEnd);
-    out.writeUInt16BE(Flag.QR | (q.flags & Flag.RD) | (q.flags & Flag.CD) | (Rcode.BADVERS & 0xf), 2);
-    out.writeUInt16BE(q.qdcount, 4);
-    out.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
-    out.writeUInt16BE(1, 10);
-    out[questionEnd] = 0; // root owner
-    out.writeUInt16BE(RRType.OPT, questionEnd + 1);
-    out.writeUInt16BE(OUR_UDP_PAYLOAD, questionEnd + 3);
-    out[questionEnd + 5] = Rcode.BADVERS >> 4;
-    out[questionEnd + 6] = 0; // version 0: the highest we implement
-    out.writeUInt16BE(0, questionEnd + 7);
-    out.writeUInt16BE(0, questionEnd + 9);
-    this.optAt = questionEnd;
+    this.optAt = q.questionEnd;
     this.info.rcode = Rcode.BADVERS;
     this.info.truncated = false;
-    return out;
+    return badVersionReply(q, msg);
   }
 
   /** FORMERR / NOTIMP when the question may be unreadable: header only. */
@@ -299,7 +282,7 @@ export class Responder {
     const limit =
       transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
     let truncated = false;
-    const cut = questionEnd + bodyLen + optLen > limit && cuts ? longestFitting(cuts, limit - questionEnd - optLen) : undefined;
+    const cut = questionEnd + bodyLen + optLen > limit && cuts ? longestFittingCut(cuts, limit - questionEnd - optLen) : undefined;
     if (cut) {
       bodyBytes = bodyLen = cut.length;
       ar = cut.ar;
@@ -373,16 +356,6 @@ interface Appended {
   /** Absolute offset of the owner name (the service name) for compression pointers. */
   ownerOffset: number;
   size: number;
-}
-
-/** The longest cut of the additional section that leaves at most `room` bytes of body, if any. */
-function longestFitting(cuts: readonly AdditionalCut[], room: number): AdditionalCut | undefined {
-  let best: AdditionalCut | undefined;
-  for (const cut of cuts) {
-    if (cut.length > room) break;
-    best = cut;
-  }
-  return best;
 }
 
 /** The decision's endpoint records (or its CNAME), owned by a pointer to the service name. */

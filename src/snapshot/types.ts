@@ -34,6 +34,16 @@ export interface AdditionalCut {
   ar: number;
 }
 
+/** The longest of `cuts` (shortest first) that leaves at most `room` bytes of body, if any. */
+export function longestFittingCut(cuts: readonly AdditionalCut[], room: number): AdditionalCut | undefined {
+  let best: AdditionalCut | undefined;
+  for (const cut of cuts) {
+    if (cut.length > room) break;
+    best = cut;
+  }
+  return best;
+}
+
 export interface ServiceTail {
   /** Looked up in the snapshot per query, so services and regions can change without rebuilding zones. */
   serviceName: string;

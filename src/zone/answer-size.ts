@@ -7,16 +7,15 @@
  * configured number never silently differs from the one that is served.
  */
 import { HEADER_SIZE, OUR_UDP_PAYLOAD } from '../dns/constants.js';
+import { BARE_OPT_SIZE } from '../dns/badvers.js';
 import { wireLength } from '../dns/name.js';
 
 /** One AAAA owned by a pointer to the question name: pointer 2, type/class/TTL/length 10, address 16. */
 export const AAAA_RECORD_BYTES = 2 + 10 + 16;
-/** The OPT record with no options: root owner 1, type/size/rcode/version/flags/length 10. */
-const BARE_OPT_BYTES = 11;
 
 /** Bytes of a direct AAAA answer for `serviceName` (canonical) with `answers` records and a bare OPT. */
 export function aaaaAnswerBytes(serviceName: string, answers: number): number {
-  return HEADER_SIZE + wireLength(serviceName) + 4 + answers * AAAA_RECORD_BYTES + BARE_OPT_BYTES;
+  return HEADER_SIZE + wireLength(serviceName) + 4 + answers * AAAA_RECORD_BYTES + BARE_OPT_SIZE;
 }
 
 /** The most AAAA records an answer for `serviceName` can carry within 1232 bytes. */
