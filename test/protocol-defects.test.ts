@@ -5,13 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import dns2 from 'dns2';
 import { RRType } from '../src/dns/constants.js';
 import { loadZoneSources } from '../src/zone/loader.js';
 import { formatError } from '../src/zone/types.js';
 import { buildQuery, ecsOption, rrText, tcpRaw, udpQuery, udpRaw } from './helpers/dns-client.js';
 import { decodeMessage } from '../src/dns/decode.js';
-import { cookieOption } from './helpers/dns-source.js';
+import { cookieOption, metric } from './helpers/dns-source.js';
+import { runCliAsync } from './helpers/process.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const Z = 'defects.test';
@@ -205,5 +209,35 @@ services:
     // app.defects.test: 12 header + 18 name + 4 question + 11 OPT; 28 bytes per AAAA: (1232 - 45) / 28 = 42.
     assert.deepEqual(loadZoneSources([{ file: 'ok.yaml', text: zoneWith(42) }]).errors.map(formatError), []);
     assert.equal(loadZoneSources([{ file: 'no.yaml', text: zoneWith(43) }]).errors.length, 1);
+  });
+
+  test('`gslb check` prints it as file:line and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gslb-answers-'));
+    try {
+      writeFileSync(join(dir, 'big.yaml'), zoneWith(64));
+      const r = await runCliAsync(['check', '--zones', dir]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /big\.yaml:14: services\.app\.answers: 64 AAAA records make a \d+-byte answer .*at most 42/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a reload to such a zone is refused and the previous zone keeps answering', async () => {
+    const server = await startTestServer({ 'app.yaml': zoneWith(2) });
+    try {
+      const before = await udpQuery(server.udp, { name: `app.${Z}`, type: RRType.AAAA });
+      assert.deepEqual(rrText(before), [`app.${Z} 30 28 2001:db8::1`]);
+      const rejected = () => metric(server.api, 'gslb_zone_reloads_rejected_total', { reason: 'invalid' });
+      const start = await rejected();
+      writeFileSync(join(server.dir, 'app.yaml'), zoneWith(64));
+      const deadline = Date.now() + 20_000;
+      while ((await rejected()) === start && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await rejected(), start + 1, 'reload not rejected within 20 s');
+      const afterReload = await udpQuery(server.udp, { name: `app.${Z}`, type: RRType.AAAA });
+      assert.deepEqual(rrText(afterReload), [`app.${Z} 30 28 2001:db8::1`]);
+    } finally {
+      await server.stop();
+    }
   });
 });
