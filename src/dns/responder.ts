@@ -3,7 +3,7 @@
  * snapshot holds precomputed answer bodies, so a static answer is a header, the question copied from the
  * query (keeping its case) and one memcpy.
  */
-import type { AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
+import { longestFittingCut, type AdditionalCut, type AnswerPlan, type Snapshot, type ZoneIndex } from '../snapshot/types.js';
 import { decide, type Client, type Decision } from '../steering/decide.js';
 import type { Rng } from '../steering/select.js';
 import {
@@ -17,6 +17,7 @@ import {
   RRClass,
   RRType,
 } from './constants.js';
+import { badVersionReply } from './badvers.js';
 import { COOKIE_REPLY_LEN, CookieVerdict } from './cookies.js';
 import type { QueryGuard } from './guard.js';
 import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
@@ -85,7 +86,9 @@ export class Responder {
     if (!guard) return this.answer(q, outcome, msg, peer, transport);
     guard.setPeer(peer.address, peer.family);
     if (q.cookieMalformed) info.cookie = CookieVerdict.MALFORMED;
-    else if (q.hasCookie && (outcome === ParseOutcome.OK || outcome === ParseOutcome.NO_QUESTION)) info.cookie = guard.verifyCookie(msg, q.cookie);
+    // Options of an EDNS version we do not speak are not interpreted (RFC 6891 6.1.3): no cookie check for BADVERS.
+    else if (q.hasCookie && q.ednsVersion === 0 && (outcome === ParseOutcome.OK || outcome === ParseOutcome.NO_QUESTION))
+      info.cookie = guard.verifyCookie(msg, q.cookie);
     const out = this.answer(q, outcome, msg, peer, transport);
     // A valid server cookie proves the source address; TCP proves it too (RFC 7873 5.2.3, BIND, Knot).
     if (!out || transport !== 'udp' || info.cookie === CookieVerdict.VALID) return out;
@@ -128,7 +131,7 @@ export class Responder {
     slip.writeUInt16BE(0, 8);
     slip.writeUInt16BE(hasOpt ? 1 : 0, 10);
     let flags = slip.readUInt16BE(2);
-    if (hasOpt && q.hasCookie && this.guard) {
+    if (hasOpt && q.hasCookie && q.ednsVersion === 0 && this.guard) {
       flags = (flags & ~(Flag.AA | Flag.TC | 0xf)) | (BADCOOKIE & 0xf);
       slip[questionEnd + 5] = BADCOOKIE >> 4;
       this.info.rcode = BADCOOKIE;
@@ -145,7 +148,7 @@ export class Responder {
     // Without cookie support a question-less query stays what it was: FORMERR.
     if (outcome === ParseOutcome.NO_QUESTION) return this.guard ? this.cookieOnly(q, msg, transport) : this.bare(msg, Rcode.FORMERR);
     if (outcome !== ParseOutcome.OK) return this.bare(msg, outcome);
-    if (q.hasEdns && q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
+    if (q.hasEdns && q.ednsVersion > 0) return this.badVersion(q, msg);
 
     const snap = this.current();
     const L = q.qnameEnd - HEADER_SIZE;
@@ -162,7 +165,7 @@ export class Responder {
     const zone = findZone(snap, q.qname);
     if (!zone) return this.assemble(q, msg, Rcode.REFUSED, false, 0, 0, 0, undefined, transport, 0);
     const plan = lookup(zone, q.qname, qtype, L);
-    if (!plan.service) return this.assemble(q, msg, plan.rcode, plan.aa, plan.an, plan.ns, plan.ar, plan.body, transport, 0);
+    if (!plan.service) return this.assemble(q, msg, plan.rcode, plan.aa, plan.an, plan.ns, plan.ar, plan.body, transport, 0, undefined, plan.cuts);
     return this.serviceAnswer(q, msg, peer, plan, snap, transport);
   }
 
@@ -211,7 +214,7 @@ export class Responder {
    * cookie, or BADCOOKIE when it carried a server cookie that is not valid.
    */
   private cookieOnly(q: ParsedQuery, msg: Buffer, transport: Transport): Buffer {
-    if (q.ednsVersion > 0) return this.assemble(q, msg, Rcode.BADVERS, false, 0, 0, 0, undefined, transport, 0);
+    if (q.ednsVersion > 0) return this.badVersion(q, msg);
     const rcode = this.info.cookie === CookieVerdict.INVALID ? BADCOOKIE : Rcode.NOERROR;
     return this.assemble(q, msg, rcode, false, 0, 0, 0, undefined, transport, 0);
   }
@@ -229,6 +232,14 @@ export class Responder {
     return this.assemble(q, msg, Rcode.NOERROR, true, 1, 0, 0, body, transport, 0);
   }
 
+  /** BADVERS with a bare OPT (badvers.ts). */
+  private badVersion(q: ParsedQuery, msg: Buffer): Buffer {
+    this.optAt = q.questionEnd;
+    this.info.rcode = Rcode.BADVERS;
+    this.info.truncated = false;
+    return badVersionReply(q, msg);
+  }
+
   /** FORMERR / NOTIMP when the question may be unreadable: header only. */
   private bare(msg: Buffer, rcode: number): Buffer {
     this.info.rcode = rcode;
@@ -240,8 +251,10 @@ export class Responder {
   }
 
   /**
-   * header + echoed question + body [+ extra] + OPT. When it does not fit the client's limit the answer goes
-   * out empty with TC=1 (never a partial RRset), so the resolver retries over TCP.
+   * header + echoed question + body [+ extra] + OPT. When it does not fit the client's limit, additional records
+   * are dropped first, whole RRsets at a time, at one of the plan's `cuts` (RFC 2181 9: TC is not set merely
+   * because additional data did not fit). When even the answer and authority sections do not fit, the answer
+   * goes out empty with TC=1 (never a partial RRset), so the resolver retries over TCP.
    */
   private assemble(
     q: ParsedQuery,
@@ -255,6 +268,7 @@ export class Responder {
     transport: Transport,
     scope: number,
     extra?: Appended,
+    cuts?: readonly AdditionalCut[],
   ): Buffer {
     const questionEnd = q.questionEnd;
     let nsid = q.wantsNsid;
@@ -263,11 +277,16 @@ export class Responder {
     const ecsAddrLen = q.hasEcs ? (q.ecs.sourcePrefix + 7) >> 3 : 0;
     const cookie = q.hasCookie && this.guard !== undefined;
     let optLen = q.hasEdns ? 11 + (q.hasEcs ? 8 + ecsAddrLen : 0) + (nsid ? 4 + nsidLen : 0) + (cookie ? 4 + COOKIE_REPLY_LEN : 0) : 0;
-    const bodyLen = (body?.length ?? 0) + (extra?.size ?? 0);
+    let bodyBytes = body?.length ?? 0;
+    let bodyLen = bodyBytes + (extra?.size ?? 0);
     const limit =
       transport === 'tcp' ? 65535 : q.hasEdns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_PAYLOAD), OUR_UDP_PAYLOAD) : CLASSIC_UDP_PAYLOAD;
     let truncated = false;
-    if (questionEnd + bodyLen + optLen > limit) {
+    const cut = questionEnd + bodyLen + optLen > limit && cuts ? longestFittingCut(cuts, limit - questionEnd - optLen) : undefined;
+    if (cut) {
+      bodyBytes = bodyLen = cut.length;
+      ar = cut.ar;
+    } else if (questionEnd + bodyLen + optLen > limit) {
       truncated = true;
       an = ns = ar = 0;
       // Found by fuzzing: a 255-byte question name + IPv6 ECS + a 255-byte node id as NSID is 546+ bytes even
@@ -292,7 +311,7 @@ export class Responder {
     out.writeUInt16BE(ar + (q.hasEdns ? 1 : 0), 10);
     let o = questionEnd;
     if (!truncated) {
-      if (body) o += body.copy(out, o);
+      if (body) o += body.copy(out, o, 0, bodyBytes);
       if (extra) o = writeAppended(out, o, extra);
     }
     this.optAt = o;

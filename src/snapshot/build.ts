@@ -8,7 +8,7 @@ import { ALL_UP, type HealthView } from '../health/view.js';
 import { LatencyTable, type MeasuredLatency } from '../steering/latency-table.js';
 import { familyEndpoints } from '../zone/families.js';
 import type { Region, ZoneSet } from '../zone/types.js';
-import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, type ZoneView } from './plans.js';
+import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, staticLookup, type ZoneView } from './plans.js';
 import {
   PlanCache,
   type EndpointIndex,
@@ -128,7 +128,9 @@ function relevantTypes(view: ZoneView, node: NameNode): Set<number> {
     }
     const cname = at.rrsets.get(RRType.CNAME)?.[0];
     if (!cname || cname.data.type !== RRType.CNAME) break;
-    at = view.nodes.get(cname.data.target);
+    // The same lookup the plan builder follows (exact name, else the wildcard that covers it): with only an exact
+    // lookup a chain into a wildcard got no plan for the wildcard's types and answered NODATA.
+    at = staticLookup(view, cname.data.target);
   }
   return types;
 }

@@ -7,7 +7,7 @@ import { isInZone, parentName, wireLength } from '../dns/name.js';
 import type { ResourceRecord } from '../dns/records.js';
 import { BlockWriter } from '../dns/writer.js';
 import type { Zone } from '../zone/types.js';
-import type { AnswerPlan, NameNode } from './types.js';
+import type { AdditionalCut, AnswerPlan, NameNode } from './types.js';
 
 /** RFC 8482 answer to ANY: one synthesized HINFO instead of every RRset at the name. */
 const RFC8482_HINFO = { type: RRType.HINFO, cpu: 'RFC8482', os: '' } as const;
@@ -41,24 +41,43 @@ function writeSoa(w: BlockWriter, zone: Zone): void {
   w.record(zone.apex, negativeTtl(zone), { type: RRType.SOA, ...zone.soa });
 }
 
-/** A/AAAA of in-zone targets of NS/MX/SRV records, for the additional section. */
-function writeAdditional(w: BlockWriter, view: ZoneView, rrset: readonly ResourceRecord[]): number {
-  let count = 0;
-  const done = new Set<string>();
+interface Additional {
+  count: number;
+  cuts: AdditionalCut[];
+}
+
+/**
+ * A/AAAA of in-zone targets of NS/MX/SRV records, for the additional section, and the places it may be cut.
+ * `required` names the targets whose addresses may not be left out: in-domain glue of a referral (RFC 9471),
+ * without which the referral is truncated instead.
+ */
+function writeAdditional(w: BlockWriter, view: ZoneView, rrset: readonly ResourceRecord[], required?: (target: string) => boolean): Additional {
+  const glue: ResourceRecord[][][] = [];
+  const targets: string[] = [];
   for (const rr of rrset) {
     const d = rr.data;
     const target = d.type === RRType.NS || d.type === RRType.SRV ? d.target : d.type === RRType.MX ? d.exchange : undefined;
-    if (target === undefined || done.has(target) || !isInZone(target, view.zone.apex)) continue;
-    done.add(target);
+    if (target === undefined || targets.includes(target) || !isInZone(target, view.zone.apex)) continue;
     const node = view.nodes.get(target);
-    for (const type of [RRType.A, RRType.AAAA]) {
-      for (const glue of node?.rrsets.get(type) ?? []) {
-        w.recordOf(glue);
-        count++;
-      }
-    }
+    const sets = [RRType.A, RRType.AAAA].map((type) => node?.rrsets.get(type) ?? []).filter((set) => set.length > 0);
+    if (sets.length === 0) continue;
+    targets.push(target);
+    glue.push(sets);
   }
-  return count;
+  let lastRequired = -1;
+  if (required) targets.forEach((t, i) => (lastRequired = required(t) ? i : lastRequired));
+  const cuts: AdditionalCut[] = lastRequired < 0 ? [{ length: w.length, ar: 0 }] : [];
+  let count = 0;
+  glue.forEach((sets, i) => {
+    for (const set of sets) {
+      for (const rr of set) w.recordOf(rr);
+      count += set.length;
+      if (i >= lastRequired) cuts.push({ length: w.length, ar: count });
+    }
+  });
+  // The last cut is the whole body: nothing to gain from it.
+  cuts.pop();
+  return { count, cuts };
 }
 
 /** The node that answers for `name` inside the zone: exact, else the wildcard at its closest encloser. */
@@ -136,8 +155,8 @@ export function buildAnswerPlan(view: ZoneView, start: NameNode, qtype: number, 
     const rrset = node.rrsets.get(qtype);
     if (rrset && rrset.length > 0) {
       for (const rr of rrset) w.record(owner, rr.ttl, rr.data);
-      const ar = writeAdditional(w, view, rrset);
-      return { rcode: Rcode.NOERROR, aa: true, an: an + rrset.length, ns: 0, ar, body: w.finish() };
+      const { count: ar, cuts } = writeAdditional(w, view, rrset);
+      return { rcode: Rcode.NOERROR, aa: true, an: an + rrset.length, ns: 0, ar, body: w.finish(), ...(cuts.length > 0 ? { cuts } : {}) };
     }
     writeSoa(w, zone);
     return { rcode: Rcode.NOERROR, aa: true, an, ns: 1, ar: 0, body: w.finish() };
@@ -159,6 +178,6 @@ export function buildReferralPlan(view: ZoneView, cut: NameNode, qnameLength: nu
   const w = writerFor(qnameLength, cut.name);
   const nsSet = cut.rrsets.get(RRType.NS) ?? [];
   for (const rr of nsSet) w.recordOf(rr);
-  const ar = writeAdditional(w, view, nsSet);
-  return { rcode: Rcode.NOERROR, aa: false, an: 0, ns: nsSet.length, ar, body: w.finish() };
+  const { count: ar, cuts } = writeAdditional(w, view, nsSet, (target) => isInZone(target, cut.name));
+  return { rcode: Rcode.NOERROR, aa: false, an: 0, ns: nsSet.length, ar, body: w.finish(), ...(cuts.length > 0 ? { cuts } : {}) };
 }

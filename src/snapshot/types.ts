@@ -19,8 +19,29 @@ export interface AnswerPlan {
   ns: number;
   ar: number;
   body: Buffer;
+  /**
+   * Where the additional section may be cut when the whole body does not fit (RFC 2181 9: additional records go
+   * first, whole RRsets at a time), shortest first. Absent when there is nothing to drop.
+   */
+  cuts?: readonly AdditionalCut[];
   /** Set when the answer ends at a service name: the responder appends the steering decision's records. */
   service?: ServiceTail;
+}
+
+/** The first `length` bytes of a plan's body: the answer and authority sections plus `ar` additional records. */
+export interface AdditionalCut {
+  length: number;
+  ar: number;
+}
+
+/** The longest of `cuts` (shortest first) that leaves at most `room` bytes of body, if any. */
+export function longestFittingCut(cuts: readonly AdditionalCut[], room: number): AdditionalCut | undefined {
+  let best: AdditionalCut | undefined;
+  for (const cut of cuts) {
+    if (cut.length > room) break;
+    best = cut;
+  }
+  return best;
 }
 
 export interface ServiceTail {

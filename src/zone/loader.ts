@@ -9,13 +9,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, LineCounter, parseDocument, Scalar, type Node } from 'yaml';
-import { RRType } from '../dns/constants.js';
+import { OUR_UDP_PAYLOAD, RRType } from '../dns/constants.js';
 import { canonicalIpv6, ipFamily } from '../dns/ip.js';
 import { canonical, isInZone, nameProblem } from '../dns/name.js';
 import { txtChunks, type RecordData, type ResourceRecord } from '../dns/records.js';
 import { countryTable } from '../geo/countries.js';
 import { parseCidr } from '../util/cidr.js';
 import { parseDuration } from '../util/duration.js';
+import { aaaaAnswerBytes, maxAnswersThatFit } from './answer-size.js';
 import { familyEndpoints } from './families.js';
 import { checkZoneSet } from './semantics.js';
 import {
@@ -553,6 +554,8 @@ function readService(
   const ttl = te ? (r.number(te.value, `${path}.ttl`, { min: 0, max: MAX_TTL, integer: true }) ?? d.ttl) : d.ttl;
   const ae = m.get('answers');
   const answers = ae ? (r.number(ae.value, `${path}.answers`, { min: 1, max: 64, integer: true }) ?? d.answers) : d.answers;
+  if (ae && answers > maxAnswersThatFit(name))
+    r.error(ae.value, `${path}.answers`, `${answers} AAAA records make a ${aaaaAnswerBytes(name, answers)}-byte answer for ${name}, more than ${OUR_UDP_PAYLOAD} bytes (the EDNS UDP size); at most ${maxAnswersThatFit(name)}`);
   let whenAllDown: WhenAllDown = d.whenAllDown;
   const we = m.get('when-all-down');
   if (we) {
