@@ -1,7 +1,8 @@
 /**
  * Property tests of the wire codec (fast-check, fixed seed, bounded runs: a failure prints its seed and path
  * and replays exactly):
- * - encode -> decode -> encode of every record type the writer supports gives the records and the bytes back;
+ * - encode -> decode -> encode of every record type the writer supports gives the records and the bytes back
+ *   (and SRV targets stay uncompressed);
  * - the query-path parser never throws, whatever the bytes, and what it reads agrees with the packet;
  * - name compression round-trips: many names sharing suffixes, written anywhere in a message (also past the
  *   0x3FFF pointer limit), decode to themselves, and every pointer points backwards below the limit.
@@ -115,6 +116,17 @@ describe('wire codec properties', () => {
         assert.deepEqual(encode(qname, back), msg);
       }),
       runs(2000),
+    );
+  });
+
+  test('an SRV target is written in full even when the name is already in the message (RFC 2782)', () => {
+    fc.assert(
+      fc.property(name, fc.record({ priority: u16, weight: u16, port: u16 }), (target, srv) => {
+        // The target is the question name, so a compressing writer would point at it.
+        const msg = encode(target, [{ name: target, ttl: 1, data: { type: RRType.SRV, ...srv, target } }]);
+        assert.deepEqual(msg.subarray(msg.length - wireLength(target)), nameToWire(target));
+      }),
+      runs(500),
     );
   });
 
