@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `gslb` command line: serve, check. */
 import { readFileSync } from 'node:fs';
-import { parseFlags, parseServeOptions, UsageError } from './config.js';
+import { onlyValue, parseFlags, parseServeOptions, UsageError } from './config.js';
 import { createLogger } from './log.js';
 import { EXPLAIN_HELP, explainCommand } from './explain-cli.js';
 import { PROBE_HELP, probeCommand } from './probe-cli.js';
@@ -93,7 +93,7 @@ async function serve(argv: string[]): Promise<number> {
 
 function check(argv: string[]): number {
   const flags = parseFlags(argv, ['--zones']);
-  const dir = flags.get('--zones')?.[0] ?? process.env.GSLB_ZONES ?? './zones';
+  const dir = onlyValue(flags, '--zones') ?? (process.env.GSLB_ZONES || './zones');
   const result = loadZoneDir(dir);
   if (!result.zoneSet) {
     for (const e of result.errors) process.stdout.write(formatError(e) + '\n');

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ListenAddress } from './dns/udp.js';
 import { parseRedisUrl } from './store/redis-connect.js';
 import { parseDuration } from './util/duration.js';
@@ -79,32 +80,44 @@ export const DEFAULT_RRL = 200;
 export const DEFAULT_RRL_SLIP = 2;
 export const DEFAULT_RRL_EXEMPT = '127.0.0.0/8,::1/128';
 
-/** Split argv into `--flag value` / `--flag=value` pairs; anything else is a usage error. */
+/**
+ * Split argv into `--flag value` / `--flag=value` pairs with node:util `parseArgs`; every value of a flag is
+ * kept in order (a command that takes a flag once asks `onlyValue`). `booleans` are switches without a value.
+ * parseArgs runs non-strict and the tokens are checked here, so every error is worded the same way, names the
+ * flag, and is a UsageError (exit 2) rather than parseArgs's own TypeError.
+ */
 export function parseFlags(argv: readonly string[], known: readonly string[], booleans: readonly string[] = []): Map<string, string[]> {
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const flag of known) options[flag.slice(2)] = { type: 'string', multiple: true };
+  for (const flag of booleans) options[flag.slice(2)] = { type: 'boolean' };
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const out = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw new UsageError(`unexpected argument "${token.value}"`);
+    if (token.kind === 'option-terminator') throw new UsageError('unexpected argument "--"');
+    const flag = token.rawName;
     if (booleans.includes(flag)) {
+      if (token.value !== undefined) throw new UsageError(`option ${flag} takes no value`);
       out.set(flag, ['true']);
       continue;
     }
     if (!known.includes(flag)) throw new UsageError(`unknown option ${flag}`);
-    let value: string;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`option ${flag} needs a value`);
-      value = next;
-      i++;
-    }
+    // parseArgs takes the next argument as the value even when it is the next flag: `--zones --api x`
+    // means --zones lacks its value, not a directory called "--api".
+    const value = token.value;
+    if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('--'))) throw new UsageError(`option ${flag} needs a value`);
     const list = out.get(flag) ?? [];
     list.push(value);
     out.set(flag, list);
   }
   return out;
+}
+
+/** The value of a flag that may be given at most once. */
+export function onlyValue(flags: ReadonlyMap<string, readonly string[]>, flag: string): string | undefined {
+  const values = flags.get(flag);
+  if (values && values.length > 1) throw new UsageError(`${flag} may be given once`);
+  return values?.[0];
 }
 
 /** `HOST:PORT` or `[v6]:PORT`. */

@@ -1,5 +1,5 @@
 /** `gslb explain`: ask a running server's API why a client gets the answer it gets, and print it. */
-import { parseFlags, UsageError } from './config.js';
+import { onlyValue, parseFlags, UsageError } from './config.js';
 import type { ExplainResult } from './steering/explain.js';
 
 export const EXPLAIN_HELP = `Usage: gslb explain NAME [--type A|AAAA] [--client IP | --ecs CIDR] [--api URL] [--json]
@@ -18,10 +18,10 @@ export async function explainCommand(argv: string[], env: NodeJS.ProcessEnv = pr
   const name = argv[0];
   if (name === undefined || name.startsWith('--')) throw new UsageError('explain needs a NAME');
   const flags = parseFlags(argv.slice(1), ['--type', '--client', '--ecs', '--api'], ['--json']);
-  const client = flags.get('--client')?.[0];
-  const ecs = flags.get('--ecs')?.[0];
+  const client = onlyValue(flags, '--client');
+  const ecs = onlyValue(flags, '--ecs');
   if (client !== undefined && ecs !== undefined) throw new UsageError('give --client or --ecs, not both');
-  const api = flags.get('--api')?.[0] ?? (env.GSLB_API ? `http://${env.GSLB_API}` : 'http://127.0.0.1:8080');
+  const api = onlyValue(flags, '--api') ?? (env.GSLB_API ? `http://${env.GSLB_API}` : 'http://127.0.0.1:8080');
   let url: URL;
   try {
     url = new URL('/v1/explain', api);
@@ -29,7 +29,7 @@ export async function explainCommand(argv: string[], env: NodeJS.ProcessEnv = pr
     throw new UsageError(`--api: "${api}" is not a URL`);
   }
   url.searchParams.set('name', name);
-  const type = flags.get('--type')?.[0];
+  const type = onlyValue(flags, '--type');
   if (type !== undefined) url.searchParams.set('type', type);
   if (client !== undefined) url.searchParams.set('client', client);
   if (ecs !== undefined) url.searchParams.set('ecs', ecs);

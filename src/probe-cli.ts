@@ -4,7 +4,7 @@
  * quorum of vantage points rather than by the nodes alone.
  */
 import { hostname } from 'node:os';
-import { parseFlags, UsageError } from './config.js';
+import { onlyValue, parseFlags, UsageError } from './config.js';
 import { runCheck } from './health/checker.js';
 import type { HealthCheck } from './zone/types.js';
 import { parseDuration } from './util/duration.js';
@@ -32,7 +32,7 @@ interface RegionView {
 
 export async function probeCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const flags = parseFlags(argv, ['--api', '--name', '--interval', '--api-token', '--concurrency'], ['--once']);
-  const apis = (flags.get('--api')?.[0] ?? (env.GSLB_API ? `http://${env.GSLB_API}` : 'http://127.0.0.1:8080')).split(',').map((u) => u.trim());
+  const apis = (onlyValue(flags, '--api') ?? (env.GSLB_API ? `http://${env.GSLB_API}` : 'http://127.0.0.1:8080')).split(',').map((u) => u.trim());
   for (const a of apis) {
     try {
       new URL(a);
@@ -40,13 +40,13 @@ export async function probeCommand(argv: string[], env: NodeJS.ProcessEnv = proc
       throw new UsageError(`--api: "${a}" is not a URL`);
     }
   }
-  const name = flags.get('--name')?.[0] ?? `probe-${hostname()}`;
+  const name = onlyValue(flags, '--name') ?? `probe-${hostname()}`;
   if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(name)) throw new UsageError('--name: 1-128 letters, digits, "_", ".", ":", "@" or "-"');
-  const intervalMs = parseDuration(flags.get('--interval')?.[0] ?? '5s');
+  const intervalMs = parseDuration(onlyValue(flags, '--interval') ?? '5s');
   if (intervalMs === undefined || intervalMs < 100) throw new UsageError('--interval: a duration of at least 100ms, like 5s');
-  const concurrency = Number(flags.get('--concurrency')?.[0] ?? 64);
+  const concurrency = Number(onlyValue(flags, '--concurrency') ?? 64);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) throw new UsageError('--concurrency: an integer from 1 to 4096');
-  const token = flags.get('--api-token')?.[0] ?? env.GSLB_API_TOKEN;
+  const token = onlyValue(flags, '--api-token') ?? env.GSLB_API_TOKEN;
   const once = flags.has('--once');
 
   let stop = false;

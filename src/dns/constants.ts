@@ -29,15 +29,6 @@ const typeNames = new Map<number, string>(Object.entries(RRType).map(([k, v]) =>
 export function typeName(code: number): string {
   return typeNames.get(code) ?? `TYPE${code}`;
 }
-/** Type code of a mnemonic or `TYPEnnn`, undefined when unknown. */
-export function typeCode(name: string): number | undefined {
-  const upper = name.toUpperCase();
-  const known = (RRType as Record<string, number>)[upper];
-  if (known !== undefined) return known;
-  const m = /^TYPE(\d{1,5})$/.exec(upper);
-  if (m && Number(m[1]) <= 0xffff) return Number(m[1]);
-  return undefined;
-}
 
 export const RRClass = { IN: 1, CH: 3, NONE: 254, ANY: 255 } as const;
 

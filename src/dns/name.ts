@@ -68,8 +68,3 @@ export function nameToWire(name: string): Buffer {
 export function wireLength(name: string): number {
   return name === '' ? 1 : name.length + 2;
 }
-
-/** Presentation form with a trailing dot, as dig prints it. */
-export function fqdn(name: string): string {
-  return name === '' ? '.' : name + '.';
-}

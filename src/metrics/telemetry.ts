@@ -56,7 +56,7 @@ export class Telemetry {
       registers,
       collect() {
         this.reset();
-        for (const [labels, v] of dns.queryEntries()) this.inc({ qtype: labels.qtype, rcode: String(labels.rcode), transport: labels.transport }, v);
+        for (const [labels, v] of dns.queryEntries()) this.inc(labels, v);
       },
     });
     new Counter({

@@ -167,11 +167,7 @@ function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snap
 
 export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
   const zones = new Map<string, ZoneIndex>();
-  let maxApexLabels = 0;
-  zoneSet.zones.forEach((zone, i) => {
-    zones.set(zone.apex, indexZone(zoneSet, i));
-    maxApexLabels = Math.max(maxApexLabels, zone.apex.split('.').length);
-  });
+  zoneSet.zones.forEach((zone, i) => zones.set(zone.apex, indexZone(zoneSet, i)));
   return {
     version: opts.version,
     builtAt: opts.now ?? Date.now(),
@@ -179,7 +175,6 @@ export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
     nodeIdBytes: Buffer.from(opts.nodeId, 'utf8').subarray(0, 255),
     zoneSet,
     zones,
-    maxApexLabels,
     ...stateParts(opts.state ?? {}, zoneSet),
   };
 }

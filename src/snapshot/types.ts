@@ -125,8 +125,6 @@ export interface Snapshot {
   nodeIdBytes: Buffer;
   zoneSet: ZoneSet;
   zones: Map<string, ZoneIndex>;
-  /** The most labels any zone apex has: bounds the suffix walk when finding a zone. */
-  maxApexLabels: number;
   regions: Map<string, RegionIndex>;
   /** Regions registered through the API, as the store had them when this snapshot was built. */
   apiRegions: readonly Region[];

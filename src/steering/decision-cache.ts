@@ -28,11 +28,6 @@ export class DecisionCache {
     }
   }
 
-  clear(): void {
-    this.young = new Map();
-    this.old = new Map();
-  }
-
   get size(): number {
     return this.young.size + this.old.size;
   }
