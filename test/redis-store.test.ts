@@ -21,6 +21,7 @@ import { SharedState } from '../src/store/shared-state.js';
 import { StateCache } from '../src/store/state-cache.js';
 import {
   probeKey,
+  ReplicationShortfallError,
   StoreUnavailableError,
   type LearnedLatency,
   type ProbeUpdate,
@@ -384,6 +385,40 @@ for (const kind of KINDS) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+describe('redis store: --redis-min-replicas with a replica missing', () => {
+  // The redis-server here has no replica, so every WAIT runs its full timeout. Concurrent writes used to queue
+  // their WAITs behind each other on the one command connection until the command timeout fired, and the
+  // node then declared Redis down (status flapping, writes answered "timed out").
+  test('concurrent writes each answer the replica shortfall; the store is never declared down', async () => {
+    const ns = `minrep-${process.pid}`;
+    const store = new RedisStore(parseRedisUrl(redis.namespacedUrl(ns)), silentLogger, 1);
+    closers.push(() => store.close());
+    await store.start();
+    const downs: boolean[] = [];
+    store.onStatusChange((up) => downs.push(up));
+    const reg = (name: string): RegionRegistration => ({
+      name,
+      location: { lat: 1, lon: 2 },
+      endpoints: [{ address: '192.0.2.1' }],
+      services: [],
+      updatedAt: T0,
+    });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => store.putRegion(reg(`r${i}`))));
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      const err = (r as PromiseRejectedResult).reason as Error;
+      assert.ok(err instanceof ReplicationShortfallError, `a shortfall, not a timeout: ${err.message}`);
+      assert.match(err.message, /0 of 1 replicas confirmed the write/);
+    }
+    assert.deepEqual(downs, [], 'no down/up transitions');
+    assert.equal(store.available(), true);
+    // The writes are on the primary all the same (what the 503 text says).
+    const direct = new Redis(redis.url);
+    closers.push(async () => void direct.disconnect());
+    assert.equal(await direct.hlen(`{${ns}}:regions`), 4);
+  });
+});
 
 describe('redis store: several nodes on one Redis', () => {
   test('a second store on the namespace receives the first one\'s changes, in order', async () => {

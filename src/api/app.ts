@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import type { SnapshotManager } from '../snapshot/manager.js';
 import type { SharedState } from '../store/shared-state.js';
-import { StoreUnavailableError } from '../store/types.js';
+import { ReplicationShortfallError, StoreUnavailableError } from '../store/types.js';
 import { ApiError, Errors } from './errors.js';
 import { describeBodyError, installJsonParser, JSON_BODY_LIMIT } from './json-limits.js';
 import { registerExplainRoutes } from './routes/explain.js';
@@ -69,6 +69,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ReplicationShortfallError) {
+      req.log.warn({ err: err.message }, 'write not confirmed by enough replicas');
+      // Not "not stored": the primary has it and every node already applies it. Retrying sends the same change.
+      return reply.status(503).send({ error: `not confirmed by enough replicas: ${err.message}; safe to retry` });
+    }
     if (err instanceof StoreUnavailableError) {
       req.log.warn({ err: err.message }, 'write refused: store unavailable');
       // Every write is idempotent (a PUT replaces, a drain sets), so a client may simply retry: a write that

@@ -135,6 +135,8 @@ export class Responder {
       flags = (flags & ~(Flag.AA | Flag.TC | 0xf)) | (BADCOOKIE & 0xf);
       slip[questionEnd + 5] = BADCOOKIE >> 4;
       this.info.rcode = BADCOOKIE;
+      // The answer it replaces may have been truncated; this reply is not (TC cleared above).
+      this.info.truncated = false;
     } else {
       flags |= Flag.TC;
       this.info.truncated = true;

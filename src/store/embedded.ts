@@ -216,17 +216,23 @@ export class EmbeddedStore implements Store {
     return this.write(() => [{ kind: 'probes', states }]);
   }
 
-  async pruneProbes(stale: [string, number][]): Promise<string[]> {
-    let gone: [string, null][] = [];
-    await this.write((draft) => {
-      gone = [];
-      for (const [key, at] of stale) {
-        const s = draft.probes.get(key);
-        if (s && s.at <= at) gone.push([key, null]);
-      }
-      return gone.length > 0 ? [{ kind: 'probes', states: gone }] : [];
-    });
-    return gone.map(([key]) => key);
+  /**
+   * Pruning is housekeeping, not an acknowledged write: like the node's own check results it is applied at once
+   * and reaches the file with the next flush (a crash before that only means pruning again). Deciding on the
+   * live state, not on a commit's draft, keeps a check result that arrives during a commit from being deleted.
+   */
+  pruneProbes(stale: [string, number][]): Promise<string[]> {
+    const gone: [string, null][] = [];
+    for (const [key, at] of stale) {
+      const s = this.data.probes.get(key);
+      if (s && s.at <= at) gone.push([key, null]);
+    }
+    if (gone.length === 0) return Promise.resolve([]);
+    const change: StoreChange = { kind: 'probes', states: gone };
+    applyChange(this.data, change);
+    this.emit(change);
+    this.dirty = true;
+    return Promise.resolve(gone.map(([key]) => key));
   }
 
   /** Resolves once the change is in the file and then in memory; rejects (applied nowhere) if the file failed. */

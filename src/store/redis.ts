@@ -23,6 +23,7 @@ import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
 import type { StoreStatus } from './store-status.js';
 import {
   emptyState,
+  ReplicationShortfallError,
   StoreUnavailableError,
   type DrainRecord,
   type LatencySample,
@@ -93,7 +94,7 @@ return msg
 `;
 
 /** Delete probe states not reported since the given time (see Store.pruneProbes), and publish the deletions. */
-const PRUNE_SCRIPT = `
+const PRUNE_SCRIPT = `${DEADLINE_GUARD}
 local stale = cjson.decode(ARGV[3])
 local gone = {}
 for _, e in ipairs(stale) do
@@ -167,6 +168,8 @@ export class RedisStore implements Store {
   private readonly options: ClientOptions;
   private readonly keys: { regions: string; drains: string; probes: string; latency: string; epoch: string; channel: string };
   private readonly listeners: ((c: StoreChange) => void)[] = [];
+  private waitInFlight: Promise<number> | undefined;
+  private waitNext: Promise<number> | undefined;
   private ready = false;
   private everReady = false;
   private timer: NodeJS.Timeout | undefined;
@@ -382,9 +385,13 @@ export class RedisStore implements Store {
     this.readying = true;
     try {
       // Writes carry deadlines in Redis' clock: learn it on this connection before taking any write.
+      // Pipelined with a read of one of our keys so that, on Cluster, TIME comes from the master of the gslb slot,
+      // the node whose clock checks the deadlines (a keyless TIME goes to any node).
       const sentAt = Date.now();
-      const time = await this.cmd.time();
-      this.clock = clockOffset(sentAt, Date.now(), time);
+      const res = await this.cmd.pipeline().exists(this.keys.epoch).time().exec();
+      const [err, time] = res?.[1] ?? [new Error('TIME not answered')];
+      if (err) throw err;
+      this.clock = clockOffset(sentAt, Date.now(), time as [string, string]);
     } catch (err) {
       // The connection went again; the watchdog retries once ioredis says it is ready.
       this.log.debug({ err: (err as Error).message }, 'redis TIME failed');
@@ -606,6 +613,7 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof ReplicationShortfallError) throw err;
       if (isTimeout(err)) this.lost(this.cmd, err);
       throw new StoreUnavailableError(`redis: ${(err as Error).message}`);
     }
@@ -628,6 +636,8 @@ export class RedisStore implements Store {
         return fn(deadline);
       });
     } catch (err) {
+      // A replica shortfall comes after the write was applied: there is nothing left for the deadline to refuse.
+      if (err instanceof ReplicationShortfallError) throw err;
       const wait = localDeadline + this.clock.uncertaintyMs + 20 - Date.now();
       if (sent && wait > 0) await new Promise((r) => setTimeout(r, wait));
       throw err;
@@ -650,15 +660,44 @@ export class RedisStore implements Store {
    * Replication is asynchronous, so without this a write the primary acknowledged can vanish in a failover.
    * On Cluster the WAIT rides in a pipeline with a read of one of our keys: ioredis routes that pipeline to
    * the master serving the `{namespace}` slot, the node (and connection) that took the write.
-   * A shortfall rejects (-> 503): the write may exist on the primary, but retrying it is safe.
+   * A shortfall rejects with ReplicationShortfallError (-> 503): the write is on the primary, retrying is safe.
    */
   private async replicated(): Promise<void> {
     if (this.minReplicas === 0) return;
+    const acked = await this.replicaAcks();
+    if (acked < this.minReplicas)
+      throw new ReplicationShortfallError(
+        `only ${acked} of ${this.minReplicas} replicas confirmed the write within ${REPLICA_WAIT_MS} ms (it is on the primary and every node applies it, but a failover could lose it)`,
+      );
+  }
+
+  /**
+   * WAIT blocks its connection for up to REPLICA_WAIT_MS, and every write, ping and check result shares this
+   * connection: several WAITs queued behind each other would push the last past COMMAND_TIMEOUT_MS, and that
+   * timeout would declare Redis down while it is only a replica that lags. So one WAIT is in flight at a time;
+   * writers that finished while it was in flight share the next one (a WAIT sent after their write covers it).
+   */
+  private replicaAcks(): Promise<number> {
+    if (!this.waitInFlight) {
+      this.waitInFlight = this.sendWait().finally(() => {
+        this.waitInFlight = undefined;
+      });
+      return this.waitInFlight;
+    }
+    this.waitNext ??= this.waitInFlight
+      .catch(() => 0)
+      .then(() => {
+        this.waitNext = undefined;
+        return this.replicaAcks();
+      });
+    return this.waitNext;
+  }
+
+  private async sendWait(): Promise<number> {
     const res = await this.cmd.pipeline().exists(this.keys.regions).wait(this.minReplicas, REPLICA_WAIT_MS).exec();
     const [err, acked] = res?.[1] ?? [new Error('WAIT not answered')];
     if (err) throw err;
-    if (Number(acked) < this.minReplicas)
-      throw new Error(`only ${Number(acked)} of ${this.minReplicas} replicas confirmed the write within ${REPLICA_WAIT_MS} ms (safe to retry)`);
+    return Number(acked);
   }
 
   async putRegion(reg: RegionRegistration): Promise<void> {
@@ -753,7 +792,7 @@ export class RedisStore implements Store {
   async pruneProbes(stale: [string, number][]): Promise<string[]> {
     if (stale.length === 0) return [];
     const id = this.nextId();
-    const msg = await this.run(() => this.cmd.eval(PRUNE_SCRIPT, 1, this.keys.probes, this.keys.channel, id, JSON.stringify(stale)));
+    const msg = await this.write((deadline) => this.cmd.eval(PRUNE_SCRIPT, 1, this.keys.probes, this.keys.channel, id, JSON.stringify(stale), deadline));
     if (msg === '') return [];
     const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
     this.emitOwn(id, change);

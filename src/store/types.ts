@@ -99,6 +99,13 @@ export type StoreChange =
 
 export class StoreUnavailableError extends Error {}
 
+/**
+ * `--redis-min-replicas`: the primary applied the change (and told every node), but fewer replicas than asked
+ * confirmed it in time, so a failover could still lose it. Answered 503 like any unstored write, with its own
+ * text: retrying is safe (the change is the same), it is just not "not applied".
+ */
+export class ReplicationShortfallError extends StoreUnavailableError {}
+
 export interface Store {
   readonly kind: 'embedded' | 'redis';
   /** Load (or connect and load) the initial state. */
