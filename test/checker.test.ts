@@ -18,8 +18,8 @@ import { ActiveChecker, runCheck } from '../src/health/checker.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import type { RegionIndex } from '../src/snapshot/types.js';
 import type { ProbeUpdate } from '../src/store/types.js';
-import { loadZoneSources } from '../src/zone/loader.js';
-import type { HealthCheck } from '../src/zone/types.js';
+import { loadZoneSources } from '../src/model/loader.js';
+import type { HealthCheck } from '../src/model/types.js';
 
 const silent = pino({ level: 'silent' });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Reader, type Response } from 'maxmind';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { greatCircleKm, rttFromDistanceMs } from '../src/geo/distance.js';
 import { Locator } from '../src/geo/locator.js';
 import type { CustomLocation } from '../src/geo/networks.js';
@@ -14,13 +14,13 @@ import type { PrefixEntry } from '../src/geo/prefix-map.js';
 import { ALL_UP, type HealthView } from '../src/health/view.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import type { ServiceIndex, Snapshot } from '../src/snapshot/types.js';
-import { decide, type Client, type Decision } from '../src/steering/decide.js';
+import { decide, type Client, type Decision } from '../src/routing/decide.js';
 import { smoothLatency } from '../src/store/latency.js';
-import type { MeasuredLatency } from '../src/steering/latency-table.js';
-import { seededRng, type Rng } from '../src/steering/select.js';
+import type { MeasuredLatency } from '../src/geo/latency-table.js';
+import { seededRng, type Rng } from '../src/routing/select.js';
 import { addressBytes, parseCidr } from '../src/util/cidr.js';
-import { loadZoneSources, parseLatencyClient } from '../src/zone/loader.js';
-import type { LatencyClient } from '../src/zone/types.js';
+import { loadZoneSources, parseLatencyClient } from '../src/model/loader.js';
+import type { LatencyClient } from '../src/model/types.js';
 import { GEO_FIXTURE } from './helpers/geo-fixture.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
 

@@ -19,7 +19,7 @@ import { registerRegionRoutes } from './routes/regions.js';
 import { registerStatusRoutes } from './routes/status.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { TransitionTracker } from '../health/transitions.js';
+import type { TransitionTracker } from '../snapshot/transitions.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import type { TrafficHistory } from '../metrics/traffic.js';
 import { PACKAGE_VERSION } from '../version.js';

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { parseCidr } from '../util/cidr.js';
-import { CONTINENTS, type ConfigError } from '../zone/types.js';
-import { YamlReader } from '../zone/yaml-walk.js';
-import { countryTable } from './countries.js';
+import { CONTINENTS, type ConfigError } from '../model/types.js';
+import { YamlReader } from '../model/yaml-walk.js';
+import { countryTable } from '../model/countries.js';
 import type { PrefixEntry } from './prefix-map.js';
 
 export interface CustomLocation {

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import type { RegionIndex } from '../snapshot/types.js';
 import type { ProbeUpdate } from '../store/types.js';
-import type { HealthCheck } from '../zone/types.js';
+import type { HealthCheck } from '../model/types.js';
 
 export interface CheckResult {
   ok: boolean;

@@ -7,7 +7,7 @@
 import type { RegionIndex } from '../snapshot/types.js';
 import type { DrainRecord, ProberState } from '../store/types.js';
 import { endpointVerdict, freshnessFor, type EndpointVerdict } from './machine.js';
-import { FAMILY_LABEL, type AddressFamily } from '../zone/families.js';
+import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import type { FamilyHealth, HealthView, RegionHealth } from './view.js';
 
 /** Probe states by `${region}|${endpoint}`, then by prober. */

@@ -2,7 +2,7 @@
  * Query-path counters. Plain typed arrays indexed by small integers, so counting a query costs a few
  * nanoseconds and no allocation; prom-client reads them only when /metrics is scraped.
  */
-import { RRType, typeName } from '../dns/constants.js';
+import { RRType, typeName } from '../wire/constants.js';
 
 /** Query types with their own label; everything else is counted as OTHER (keeps label cardinality bounded). */
 const TRACKED_TYPES = [RRType.A, RRType.AAAA, RRType.CNAME, RRType.NS, RRType.SOA, RRType.MX, RRType.TXT, RRType.SRV, RRType.CAA, RRType.ANY, 65, 12, RRType.DS] as const;

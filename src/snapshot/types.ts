@@ -2,13 +2,13 @@
  * The immutable snapshot the query path reads: everything a DNS answer needs, precomputed, behind one
  * reference that is swapped atomically when configuration or state changes.
  */
-import type { ResourceRecord } from '../dns/records.js';
+import type { ResourceRecord } from '../wire/records.js';
 import type { Locator } from '../geo/locator.js';
 import type { HealthView } from '../health/view.js';
-import type { DecisionCache } from '../steering/decision-cache.js';
-import type { LatencyTable } from '../steering/latency-table.js';
-import type { AddressFamily } from '../zone/families.js';
-import type { Region, Service, ZoneSet } from '../zone/types.js';
+import type { DecisionCache } from '../routing/decision-cache.js';
+import type { LatencyTable } from '../geo/latency-table.js';
+import type { AddressFamily } from '../model/families.js';
+import type { Region, Service, ZoneSet } from '../model/types.js';
 
 /** Bytes after the question, valid for one question length. */
 export interface AnswerPlan {

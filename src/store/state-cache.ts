@@ -6,9 +6,9 @@
  */
 import type { ProbeIndex } from '../health/computed.js';
 import { applyResult } from '../health/machine.js';
-import type { MeasuredLatency } from '../steering/latency-table.js';
-import { parseLatencyClient, readRegionJson } from '../zone/loader.js';
-import type { Region } from '../zone/types.js';
+import type { MeasuredLatency } from '../geo/latency-table.js';
+import { parseLatencyClient, readRegionJson } from '../model/loader.js';
+import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
 import { emptyState, probeKey, splitProbeKey, type ProbeUpdate, type ProberState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
 

@@ -9,7 +9,7 @@ import { SnapshotManager } from '../../src/snapshot/manager.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';
 import { SharedState } from '../../src/store/shared-state.js';
 import { StateCache } from '../../src/store/state-cache.js';
-import type { ZoneSet } from '../../src/zone/types.js';
+import type { ZoneSet } from '../../src/model/types.js';
 
 export const silent = pino({ level: 'silent' });
 

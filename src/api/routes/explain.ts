@@ -1,6 +1,6 @@
 /** `GET /v1/explain?name=&type=&client=&ecs=`: the decision for a client, made by the code that answers DNS. */
 import type { FastifyInstance } from 'fastify';
-import { explain, ExplainError } from '../../steering/explain.js';
+import { explain, ExplainError } from '../../answer/explain.js';
 import type { ApiDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 

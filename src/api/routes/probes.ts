@@ -4,10 +4,10 @@
  * is stored or counted.
  */
 import type { FastifyInstance } from 'fastify';
-import { canonicalIpv6, ipFamily } from '../../dns/ip.js';
-import { canonical } from '../../dns/name.js';
+import { canonicalIpv6, ipFamily } from '../../wire/ip.js';
+import { canonical } from '../../wire/name.js';
 import type { ProberState, ProbeUpdate } from '../../store/types.js';
-import { DEFAULTS } from '../../zone/loader.js';
+import { DEFAULTS } from '../../model/loader.js';
 import type { ApiDeps } from '../app.js';
 import { Errors } from '../errors.js';
 import { proberRegistry } from '../probers.js';

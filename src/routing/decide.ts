@@ -3,13 +3,13 @@
  * the service, the query type, the client and an injected rng, so that DNS answers and `explain` (which shows
  * the very Decision the responder used) can never disagree, and so that every policy is table-testable.
  */
-import { RRType } from '../dns/constants.js';
+import { RRType } from '../wire/constants.js';
 import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { RegionHealth } from '../health/view.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex, Snapshot } from '../snapshot/types.js';
-import { FAMILY_LABEL, type AddressFamily } from '../zone/families.js';
-import type { Policy } from '../zone/types.js';
+import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
+import type { Policy } from '../model/types.js';
 import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
 
 export interface Client {

@@ -3,8 +3,8 @@
  * region": longest CIDR prefix, then country, then continent. A measured (API) value beats a declared
  * (zone file) one for the same client key.
  */
-import { PrefixMap } from '../geo/prefix-map.js';
-import type { LatencyClient, LatencyEntry } from '../zone/types.js';
+import { PrefixMap } from './prefix-map.js';
+import type { LatencyClient, LatencyEntry } from '../model/types.js';
 
 export interface RttEntry {
   rttMs: number;

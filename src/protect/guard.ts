@@ -12,7 +12,7 @@
  */
 import { type Cidr, inPrefix } from '../util/cidr.js';
 import { type CookieSpan, CookieVerdict, ServerCookies } from './cookies.js';
-import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
 import type { RateLimiter, ResponseKind, RrlAction } from './rrl.js';
 
 export interface GuardOptions {
