@@ -12,7 +12,7 @@ import { createLocator, describeErrors } from './geo/setup.js';
 import { ActiveChecker, type CheckerOptions } from './health/checker.js';
 import type { SnapshotHolder } from './snapshot/holder.js';
 import { SnapshotManager } from './snapshot/manager.js';
-import type { RegionIndex } from './snapshot/types.js';
+import type { RegionIndex } from './model/indexes.js';
 import { EmbeddedStore } from './store/embedded.js';
 import { RedisStore } from './store/redis.js';
 import { parseRedisUrl } from './store/redis-connect.js';

@@ -13,12 +13,14 @@ import { applyResult, endpointVerdict, freshnessFor } from '../src/health/machin
 import type { HealthView, RegionHealth } from '../src/health/view.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import { SnapshotManager } from '../src/snapshot/manager.js';
-import type { RegionIndex, Snapshot } from '../src/snapshot/types.js';
+import type { Snapshot } from '../src/snapshot/types.js';
+import type { RegionIndex } from '../src/model/indexes.js';
 import { decide, type Client } from '../src/routing/decide.js';
 import { seededRng } from '../src/routing/select.js';
 import { LATENCY_MAX_AGE_MS } from '../src/store/latency.js';
 import { StateCache } from '../src/store/state-cache.js';
-import { emptyState, probeKey, type DrainRecord, type LearnedLatency, type ProberState, type RegionRegistration } from '../src/store/types.js';
+import { emptyState, probeKey, type LearnedLatency, type RegionRegistration } from '../src/store/types.js';
+import type { DrainRecord, ProberState } from '../src/health/probe-state.js';
 import { addressBytes } from '../src/util/cidr.js';
 import { loadZoneSources } from '../src/model/loader.js';
 import type { ZoneSet } from '../src/model/types.js';

@@ -11,7 +11,8 @@
 import { MAX_PROBERS } from '../config.js';
 import type { ApiDeps } from './app.js';
 import { PROBER_STALE_FACTOR } from '../store/probe-pruner.js';
-import { splitProbeKey, type ProberState, type StoreChange } from '../store/types.js';
+import { splitProbeKey, type StoreChange } from '../store/types.js';
+import type { ProberState } from '../health/probe-state.js';
 import { ApiError } from './errors.js';
 
 export interface ProberRegistryOptions {

@@ -1,5 +1,5 @@
 /**
- * Steering: which region and endpoints answer a service query for a client. A pure function of the snapshot,
+ * Steering: which region and endpoints answer a service query for a client. A pure function of the routing view (the snapshot),
  * the service, the query type, the client and an injected rng, so that DNS answers and `explain` (which shows
  * the very Decision the responder used) can never disagree, and so that every policy is table-testable.
  */
@@ -7,7 +7,8 @@ import { RRType } from '../wire/constants.js';
 import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { RegionHealth } from '../health/view.js';
-import type { EndpointIndex, RegionIndex, ServiceIndex, Snapshot } from '../snapshot/types.js';
+import type { RoutingView } from './view.js';
+import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import type { Policy } from '../model/types.js';
 import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
@@ -76,7 +77,7 @@ export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
 /** Decision cache effectiveness, read by /metrics (process-wide counters: the cache itself is per snapshot). */
 export const decisionCacheStats = { hits: 0, misses: 0 };
 
-export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
+export function decide(snap: RoutingView, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
   const { service } = svc;
   const located = service.policy === 'latency' || service.policy === 'geo';
   const wantV6 = qtype === RRType.AAAA;
@@ -97,7 +98,7 @@ export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client:
   return d;
 }
 
-function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Client, rng: Rng): Decision {
+function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: Client, rng: Rng): Decision {
   const { service } = svc;
   const policy = service.policy;
   const located = policy === 'latency' || policy === 'geo';

@@ -9,15 +9,8 @@ import { LatencyTable, type MeasuredLatency } from '../geo/latency-table.js';
 import { familyEndpoints } from '../model/families.js';
 import type { Region, ZoneSet } from '../model/types.js';
 import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, type ZoneView } from './plans.js';
-import {
-  PlanCache,
-  type EndpointIndex,
-  type NameNode,
-  type RegionIndex,
-  type ServiceIndex,
-  type Snapshot,
-  type ZoneIndex,
-} from './types.js';
+import { PlanCache, type NameNode, type Snapshot, type ZoneIndex } from './types.js';
+import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 
 /** What changes without the zone files changing: rebuilt cheaply by `withState`. */
 export interface SnapshotState {

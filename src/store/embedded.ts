@@ -18,21 +18,8 @@ import { DataDirLock } from './dir-lock.js';
 import { smoothLatency } from './latency.js';
 import { fromFile, toFile } from './serialize.js';
 import { applyChange, cloneState } from './state-change.js';
-import {
-  emptyState,
-  latencyKey,
-  probeKey,
-  StoreUnavailableError,
-  type DrainRecord,
-  type LatencySample,
-  type LearnedLatency,
-  type ProbeUpdate,
-  type ProberState,
-  type RegionRegistration,
-  type StateData,
-  type Store,
-  type StoreChange,
-} from './types.js';
+import { emptyState, latencyKey, probeKey, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** Own check results, and a retry after a failed write, reach the file at this pace. */
 const BACKGROUND_FLUSH_MS = 5000;

@@ -10,7 +10,8 @@ import type { MeasuredLatency } from '../geo/latency-table.js';
 import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
-import { emptyState, probeKey, splitProbeKey, type ProbeUpdate, type ProberState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import { emptyState, probeKey, splitProbeKey, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import type { ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** The shortest freshness window (30 s): a report after longer silence may bring a prober back into the vote. */
 const MIN_FRESHNESS_MS = 30_000;

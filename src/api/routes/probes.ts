@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { canonicalIpv6, ipFamily } from '../../wire/ip.js';
 import { canonical } from '../../wire/name.js';
-import type { ProberState, ProbeUpdate } from '../../store/types.js';
+import type { ProberState, ProbeUpdate } from '../../health/probe-state.js';
 import { DEFAULTS } from '../../model/loader.js';
 import type { ApiDeps } from '../app.js';
 import { Errors } from '../errors.js';
