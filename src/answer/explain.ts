@@ -13,7 +13,7 @@ import { Responder } from './responder.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { addressBytes, parseCidr } from '../util/cidr.js';
-import type { Candidate } from '../routing/decide.js';
+import type { Candidate } from '../routing/decision.js';
 import type { Rng } from '../routing/select.js';
 
 export interface ExplainRequest {

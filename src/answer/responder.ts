@@ -4,7 +4,8 @@
  * query (keeping its case) and one memcpy.
  */
 import type { AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
-import { decide, type Client, type Decision } from '../routing/decide.js';
+import { decide } from '../routing/decide.js';
+import type { Client, Decision } from '../routing/decision.js';
 import type { Rng } from '../routing/select.js';
 import {
   CLASSIC_UDP_PAYLOAD,

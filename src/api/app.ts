@@ -4,40 +4,18 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
-import type { Logger } from 'pino';
-import type { SnapshotHolder } from '../snapshot/holder.js';
-import type { SnapshotManager } from '../snapshot/manager.js';
-import type { SharedState } from '../store/shared-state.js';
 import { StoreUnavailableError } from '../store/types.js';
+import type { ApiDeps } from './deps.js';
 import { ApiError, Errors } from './errors.js';
 import { describeBodyError, installJsonParser, JSON_BODY_LIMIT } from './json-limits.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerLatencyRoutes } from './routes/latency.js';
-import type { ProberRegistry } from './probers.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerRegionRoutes } from './routes/regions.js';
 import { registerStatusRoutes } from './routes/status.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { TransitionTracker } from '../snapshot/transitions.js';
-import type { Telemetry } from '../metrics/telemetry.js';
-import type { TrafficHistory } from '../metrics/traffic.js';
 import { PACKAGE_VERSION } from '../version.js';
-
-export interface ApiDeps {
-  holder: SnapshotHolder;
-  telemetry?: Telemetry;
-  transitions?: TransitionTracker;
-  traffic?: TrafficHistory;
-  manager: SnapshotManager;
-  shared: SharedState;
-  log: Logger;
-  apiToken: string | undefined;
-  /** Who may report probes; without it, no configured probers (see probers.ts). */
-  probers?: ProberRegistry;
-  /** Why the node is not ready, or undefined when it is. */
-  notReadyReason: () => string | undefined;
-}
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

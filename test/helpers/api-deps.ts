@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { ApiDeps } from '../../src/api/app.js';
+import type { ApiDeps } from '../../src/api/deps.js';
 import { Locator } from '../../src/geo/locator.js';
 import { SnapshotManager } from '../../src/snapshot/manager.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';

@@ -8,9 +8,9 @@ import { canonicalIpv6, ipFamily } from '../../wire/ip.js';
 import { canonical } from '../../wire/name.js';
 import type { ProberState, ProbeUpdate } from '../../health/probe-state.js';
 import { DEFAULTS } from '../../model/loader.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
-import { proberRegistry } from '../probers.js';
+import { proberRegistry } from '../deps.js';
 
 interface ProbeBody {
   prober: string;

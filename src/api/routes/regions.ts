@@ -8,7 +8,7 @@ import { ComputedHealth, type RegionVerdict } from '../../health/computed.js';
 import type { Snapshot } from '../../snapshot/types.js';
 import type { RegionRegistration } from '../../store/types.js';
 import { readRegionJson, regionNameProblem } from '../../model/loader.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import { Errors, ApiError } from '../errors.js';
 
 const checkSchema = {
