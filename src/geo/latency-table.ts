@@ -54,7 +54,7 @@ export class LatencyTable {
     const index = client.kind === 'country' ? this.byCountry : this.byContinent;
     const key = client.kind === 'country' ? client.country : client.continent;
     let m = index.get(key);
-    if (!m) index.set(key, (m = new Map()));
+    if (!m) index.set(key, (m = new Map<string, RttEntry>()));
     m.set(region, entry);
   }
 

@@ -5,6 +5,7 @@ import { isInZone } from '../wire/name.js';
 import type { LatencyEntry, Region, Service, Zone } from './types.js';
 import type { YamlReader } from './yaml-walk.js';
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- T names what was located, for the reader of `Located<Zone>`
 interface Located<T> {
   reader: YamlReader;
   node: Node | null;

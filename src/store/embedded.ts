@@ -74,7 +74,7 @@ export class EmbeddedStore implements Store {
       try {
         this.data = fromFile(JSON.parse(text));
       } catch (err) {
-        throw new Error(`${this.file}: ${(err as Error).message}; move it away to start empty`);
+        throw new Error(`${this.file}: ${(err as Error).message}; move it away to start empty`, { cause: err });
       }
       this.log.info({ file: this.file, regions: this.data.regions.size, drains: this.data.drains.size }, 'embedded store loaded');
     }

@@ -97,7 +97,7 @@ export class StateCache {
     const k = `${region}|${endpoint}`;
     let m = this.byEndpoint.get(k);
     if (state) {
-      if (!m) this.byEndpoint.set(k, (m = new Map()));
+      if (!m) this.byEndpoint.set(k, (m = new Map<string, ProberState>()));
       m.set(prober, state);
     } else if (m) {
       m.delete(prober);
