@@ -5,7 +5,7 @@
  * with the default --rrl; prints bytes in, bytes out and out/in, and how the responses were split.
  * Everything stays on loopback; each node is stopped at the end.
  */
-import { decodeMessage } from '../src/dns/decode.js';
+import { decodeMessage } from '../src/wire/decode.js';
 import { DEFAULT_RRL } from '../src/config.js';
 import { buildQuery } from '../test/helpers/dns-client.js';
 import { startEnvServer } from '../test/helpers/dns-source.js';

@@ -5,7 +5,7 @@
  */
 import dns2 from 'dns2';
 import { buildQuery, ecsOption } from '../test/helpers/dns-client.js';
-import { ParsedQuery } from '../src/dns/query.js';
+import { ParsedQuery } from '../src/wire/query.js';
 const q = new ParsedQuery();
 const cases: [string, Buffer][] = [
   ['A, no EDNS', buildQuery({ name: 'ns1.gslb.example.test', id: 1, edns: false })],

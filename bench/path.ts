@@ -5,12 +5,12 @@
  */
 import { buildQuery, ecsOption } from '../test/helpers/dns-client.js';
 import { EXAMPLE_ZONE } from '../test/helpers/server.js';
-import { ParsedQuery } from '../src/dns/query.js';
-import { Responder } from '../src/dns/responder.js';
+import { ParsedQuery } from '../src/wire/query.js';
+import { Responder } from '../src/answer/responder.js';
 import { bundledDatabasePath, Locator, openDatabase } from '../src/geo/locator.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
-import { loadZoneSources } from '../src/zone/loader.js';
-import { RRType } from '../src/dns/constants.js';
+import { loadZoneSources } from '../src/model/loader.js';
+import { RRType } from '../src/wire/constants.js';
 
 const zs = loadZoneSources([{ file: 'example.yaml', text: EXAMPLE_ZONE }]).zoneSet!;
 const snap = buildSnapshot(zs, { version: 1, nodeId: 'bench', state: { locator: new Locator([openDatabase(bundledDatabasePath())]) } });

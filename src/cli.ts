@@ -6,8 +6,8 @@ import { createLogger } from './log.js';
 import { EXPLAIN_HELP, explainCommand } from './explain-cli.js';
 import { PROBE_HELP, probeCommand } from './probe-cli.js';
 import { startServer, StartupError } from './server.js';
-import { loadZoneDir } from './zone/loader.js';
-import { formatError } from './zone/types.js';
+import { loadZoneDir } from './model/loader.js';
+import { formatError } from './model/types.js';
 
 const HELP = {
   main: `Usage: gslb <command> [options]

@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ListenAddress } from './dns/udp.js';
+import type { ListenAddress } from './net/udp.js';
 import { parseRedisUrl } from './store/redis-connect.js';
 import { parseDuration } from './util/duration.js';
-import { parseCookieSecret } from './dns/cookies.js';
+import { parseCookieSecret } from './protect/cookies.js';
 import { type Cidr, parseCidr } from './util/cidr.js';
 
 export interface ServeOptions {

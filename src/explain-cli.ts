@@ -1,6 +1,6 @@
 /** `gslb explain`: ask a running server's API why a client gets the answer it gets, and print it. */
 import { onlyValue, parseFlags, UsageError } from './config.js';
-import type { ExplainResult } from './steering/explain.js';
+import type { ExplainResult } from './answer/explain.js';
 
 export const EXPLAIN_HELP = `Usage: gslb explain NAME [--type A|AAAA] [--client IP | --ecs CIDR] [--api URL] [--json]
 

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { onlyValue, parseFlags, UsageError } from './config.js';
 import { runCheck } from './health/checker.js';
-import type { HealthCheck } from './zone/types.js';
+import type { HealthCheck } from './model/types.js';
 import { parseDuration } from './util/duration.js';
 
 export const PROBE_HELP = `Usage: gslb probe --api URL[,URL…] [--name NAME] [--interval 5s] [--api-token TOKEN] [--concurrency 64] [--once]

@@ -5,14 +5,14 @@
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import type { ServeOptions } from './config.js';
-import { Responder } from './dns/responder.js';
-import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './dns/tcp.js';
-import { UdpListener, type ListenAddress } from './dns/udp.js';
+import { Responder } from './answer/responder.js';
+import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './net/tcp.js';
+import { UdpListener, type ListenAddress } from './net/udp.js';
 import { createLocator, describeErrors } from './geo/setup.js';
 import { ActiveChecker, type CheckerOptions } from './health/checker.js';
 import type { SnapshotHolder } from './snapshot/holder.js';
 import { SnapshotManager } from './snapshot/manager.js';
-import type { RegionIndex } from './snapshot/types.js';
+import type { RegionIndex } from './model/indexes.js';
 import { EmbeddedStore } from './store/embedded.js';
 import { RedisStore } from './store/redis.js';
 import { parseRedisUrl } from './store/redis-connect.js';
@@ -21,16 +21,16 @@ import { StateCache } from './store/state-cache.js';
 import type { Store } from './store/types.js';
 import { ProberRegistry } from './api/probers.js';
 import { ProbePruner, type ProbePrunerOptions } from './store/probe-pruner.js';
-import { combineObservers, type QueryObserver } from './dns/observer.js';
-import { queryLogObserver } from './dns/query-log.js';
-import { TransitionTracker } from './health/transitions.js';
+import { combineObservers, type QueryObserver } from './net/observer.js';
+import { queryLogObserver } from './net/query-log.js';
+import { TransitionTracker } from './snapshot/transitions.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { TrafficHistory } from './metrics/traffic.js';
-import { fingerprintZoneDir } from './zone/dir-fingerprint.js';
-import { loadZoneDir } from './zone/loader.js';
-import { ZoneReloader, type ReloadOutcome } from './zone/reloader.js';
-import { formatError } from './zone/types.js';
-import { createQueryGuard } from './dns/guard-setup.js';
+import { fingerprintZoneDir } from './model/dir-fingerprint.js';
+import { loadZoneDir } from './model/loader.js';
+import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';
+import { formatError } from './model/types.js';
+import { createQueryGuard } from './guard-setup.js';
 
 export class StartupError extends Error {}
 

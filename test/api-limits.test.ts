@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DepthScanner, jsonDepth } from '../src/api/json-limits.js';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { udpQuery } from './helpers/dns-client.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildApp, type ApiDeps } from '../src/api/app.js';
+import { buildApp } from '../src/api/app.js';
+import type { ApiDeps } from '../src/api/deps.js';
 import { makeApiDeps } from './helpers/api-deps.js';
-import { loadZoneSources } from '../src/zone/loader.js';
+import { loadZoneSources } from '../src/model/loader.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 
 

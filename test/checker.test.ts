@@ -16,10 +16,10 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ActiveChecker, runCheck } from '../src/health/checker.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
-import type { RegionIndex } from '../src/snapshot/types.js';
-import type { ProbeUpdate } from '../src/store/types.js';
-import { loadZoneSources } from '../src/zone/loader.js';
-import type { HealthCheck } from '../src/zone/types.js';
+import type { RegionIndex } from '../src/model/indexes.js';
+import type { ProbeUpdate } from '../src/health/probe-state.js';
+import { loadZoneSources } from '../src/model/loader.js';
+import type { HealthCheck } from '../src/model/types.js';
 
 const silent = pino({ level: 'silent' });
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { ecsOption, udpQuery } from './helpers/dns-client.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';

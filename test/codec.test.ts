@@ -5,13 +5,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import dns2 from 'dns2';
-import { RRClass, RRType } from '../src/dns/constants.js';
-import { DecodeError, decodeMessage, readName, type DecodedMessage, type DecodedRecord } from '../src/dns/decode.js';
-import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../src/dns/ip.js';
-import { nameToWire, wireLength } from '../src/dns/name.js';
-import { ParsedQuery, ParseOutcome } from '../src/dns/query.js';
-import type { OpaqueData, RecordData, ResourceRecord } from '../src/dns/records.js';
-import { BlockWriter } from '../src/dns/writer.js';
+import { RRClass, RRType } from '../src/wire/constants.js';
+import { DecodeError, decodeMessage, readName, type DecodedMessage, type DecodedRecord } from '../src/wire/decode.js';
+import { bytesToIpv6, ipFamily, ipv6ToBytes } from '../src/wire/ip.js';
+import { nameToWire, wireLength } from '../src/wire/name.js';
+import { ParsedQuery, ParseOutcome } from '../src/wire/query.js';
+import type { OpaqueData, RecordData, ResourceRecord } from '../src/wire/records.js';
+import { BlockWriter } from '../src/wire/writer.js';
 import { buildQuery, ecsOption, optRecord } from './helpers/dns-client.js';
 
 const { Packet } = dns2;

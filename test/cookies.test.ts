@@ -7,9 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CookieVerdict, ServerCookies } from '../src/dns/cookies.js';
-import { decodeMessage, type DecodedMessage } from '../src/dns/decode.js';
-import { siphash24 } from '../src/dns/siphash.js';
+import { CookieVerdict, ServerCookies } from '../src/protect/cookies.js';
+import { decodeMessage, type DecodedMessage } from '../src/wire/decode.js';
+import { siphash24 } from '../src/protect/siphash.js';
 import { buildQuery } from './helpers/dns-client.js';
 import { cookieOption, metric, noQuestionQuery, startEnvServer, tcpFrom, udpBurst, udpFrom } from './helpers/dns-source.js';
 import { EXAMPLE_ZONE } from './helpers/server.js';

@@ -1,7 +1,7 @@
 /** Authoritative behaviour over real UDP and TCP packets against a running server (RFC 1034/1035/2181/2308/4592/8482). */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { buildQuery, rrText, tcpQuery, udpQuery, udpRaw, type Target } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 

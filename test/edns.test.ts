@@ -1,7 +1,7 @@
 /** EDNS0 (RFC 6891), Client Subnet (RFC 7871), NSID (RFC 5001) and truncation, over real packets. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { buildQuery, ecsOption, tcpQuery, udpQuery, udpRaw } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { udpQuery } from './helpers/dns-client.js';
 import { backend, type Backend } from './helpers/backend.js';
 import { freePort } from './helpers/redis.js';

@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { RRType } from '../src/dns/constants.js';
-import { decodeMessage } from '../src/dns/decode.js';
+import { RRType } from '../src/wire/constants.js';
+import { decodeMessage } from '../src/wire/decode.js';
 import { expectsAnswer, nextCase, Rng, SEED } from './fuzz/generator.js';
 import { assertCoverage, runInProcess, summary } from './fuzz/in-process.js';
 import { ecsOption, tcpQuery, tcpRaw, udpQuery, rrText } from './helpers/dns-client.js';

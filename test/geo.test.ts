@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Reader, type Response } from 'maxmind';
-import { countryTable } from '../src/geo/countries.js';
+import { countryTable } from '../src/model/countries.js';
 import { greatCircleKm, rttFromDistanceMs } from '../src/geo/distance.js';
 import { bundledDatabasePath, Locator, openDatabase, type ClientLocation, type GeoDatabase } from '../src/geo/locator.js';
 import { loadNetworksFile, parseNetworks, type CustomLocation } from '../src/geo/networks.js';

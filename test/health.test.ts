@@ -6,22 +6,25 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, mock, test } from 'node:test';
 import { pino } from 'pino';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { Locator } from '../src/geo/locator.js';
 import { computeHealth, type ComputedHealth, type ProbeIndex } from '../src/health/computed.js';
 import { applyResult, endpointVerdict, freshnessFor } from '../src/health/machine.js';
 import type { HealthView, RegionHealth } from '../src/health/view.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import { SnapshotManager } from '../src/snapshot/manager.js';
-import type { RegionIndex, Snapshot } from '../src/snapshot/types.js';
-import { decide, type Client } from '../src/steering/decide.js';
-import { seededRng } from '../src/steering/select.js';
+import type { Snapshot } from '../src/snapshot/types.js';
+import type { RegionIndex } from '../src/model/indexes.js';
+import { decide } from '../src/routing/decide.js';
+import type { Client } from '../src/routing/decision.js';
+import { seededRng } from '../src/routing/select.js';
 import { LATENCY_MAX_AGE_MS } from '../src/store/latency.js';
 import { StateCache } from '../src/store/state-cache.js';
-import { emptyState, probeKey, type DrainRecord, type LearnedLatency, type ProberState, type RegionRegistration } from '../src/store/types.js';
+import { emptyState, probeKey, type LearnedLatency, type RegionRegistration } from '../src/store/types.js';
+import type { DrainRecord, ProberState } from '../src/health/probe-state.js';
 import { addressBytes } from '../src/util/cidr.js';
-import { loadZoneSources } from '../src/zone/loader.js';
-import type { ZoneSet } from '../src/zone/types.js';
+import { loadZoneSources } from '../src/model/loader.js';
+import type { ZoneSet } from '../src/model/types.js';
 
 const silent = pino({ level: 'silent' });
 

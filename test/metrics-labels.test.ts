@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { DnsCounters, RCODE_LABELS, TYPE_LABELS } from '../src/metrics/dns-counters.js';
 import { buildQuery, tcpQuery, udpQuery } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SERVE_OPTIONS } from '../src/config.js';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { buildQuery, ecsOption, tcpQuery, tcpRaw, udpQuery, udpRaw, type Target } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { CLI, runCliAsync, startServe, type ServeProcess } from './helpers/process.js';

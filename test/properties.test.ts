@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { HEADER_SIZE, RRClass, RRType } from '../src/dns/constants.js';
-import { decodeMessage, type DecodedMessage } from '../src/dns/decode.js';
-import { bytesToIpv4, bytesToIpv6 } from '../src/dns/ip.js';
-import { nameToWire, wireLength } from '../src/dns/name.js';
-import { ParsedQuery, ParseOutcome } from '../src/dns/query.js';
-import type { RecordData, ResourceRecord } from '../src/dns/records.js';
-import { BlockWriter } from '../src/dns/writer.js';
+import { HEADER_SIZE, RRClass, RRType } from '../src/wire/constants.js';
+import { decodeMessage, type DecodedMessage } from '../src/wire/decode.js';
+import { bytesToIpv4, bytesToIpv6 } from '../src/wire/ip.js';
+import { nameToWire, wireLength } from '../src/wire/name.js';
+import { ParsedQuery, ParseOutcome } from '../src/wire/query.js';
+import type { RecordData, ResourceRecord } from '../src/wire/records.js';
+import { BlockWriter } from '../src/wire/writer.js';
 import { buildQuery } from './helpers/dns-client.js';
 
 const SEED = 20261201;

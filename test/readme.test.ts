@@ -35,7 +35,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadZoneDir } from '../src/zone/loader.js';
+import { loadZoneDir } from '../src/model/loader.js';
 import { ROOT, startServe, type ServeProcess } from './helpers/process.js';
 import { freePort } from './helpers/redis.js';
 

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { RedisStore } from '../src/store/redis.js';
 import { parseRedisUrl } from '../src/store/redis-connect.js';
 import { emptyState, type RegionRegistration } from '../src/store/types.js';

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { RRType } from '../src/dns/constants.js';
-import { decodeMessage } from '../src/dns/decode.js';
+import { RRType } from '../src/wire/constants.js';
+import { decodeMessage } from '../src/wire/decode.js';
 import { buildQuery, ecsOption, udpRaw } from './helpers/dns-client.js';
 import { parseServeOptions, UsageError } from '../src/config.js';
 import { apiRegions, call, cli, dnsLoad, HA_SKIP, info, startSentinelSetup, waitUntil, type SentinelSetup } from './helpers/redis-ha.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseServeOptions, UsageError } from '../src/config.js';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { rrText, udpQuery, type Target } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { startServe, type ServeProcess } from './helpers/process.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
+import { RRType } from '../src/wire/constants.js';
 import { rrText, udpQuery } from './helpers/dns-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage } from '../src/dns/decode.js';
-import { RateLimiter, ResponseKind, RrlAction, RRL_BUCKET_BYTES } from '../src/dns/rrl.js';
+import { decodeMessage } from '../src/wire/decode.js';
+import { RateLimiter, ResponseKind, RrlAction, RRL_BUCKET_BYTES } from '../src/protect/rrl.js';
 import { buildQuery } from './helpers/dns-client.js';
 import { cookieOption, metric, startEnvServer, tcpFrom, udpBurst, udpFrom } from './helpers/dns-source.js';
 import { EXAMPLE_ZONE, startTestServer } from './helpers/server.js';

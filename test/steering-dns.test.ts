@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { RRType } from '../src/dns/constants.js';
-import type { DecodedMessage } from '../src/dns/decode.js';
-import type { ExplainResult } from '../src/steering/explain.js';
+import { RRType } from '../src/wire/constants.js';
+import type { DecodedMessage } from '../src/wire/decode.js';
+import type { ExplainResult } from '../src/answer/explain.js';
 import { ecsOption, udpQuery } from './helpers/dns-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { decodeMessage } from '../src/dns/decode.js';
-import { clientKeys } from '../src/dns/tcp-clients.js';
+import { decodeMessage } from '../src/wire/decode.js';
+import { clientKeys } from '../src/net/tcp-clients.js';
 import { buildQuery, tcpRaw } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RRType } from '../src/dns/constants.js';
-import type { RecordData, ResourceRecord } from '../src/dns/records.js';
-import { loadZoneDir, loadZoneSources, type LoadResult } from '../src/zone/loader.js';
-import { formatError, type ConfigError, type ZoneSet } from '../src/zone/types.js';
+import { RRType } from '../src/wire/constants.js';
+import type { RecordData, ResourceRecord } from '../src/wire/records.js';
+import { loadZoneDir, loadZoneSources, type LoadResult } from '../src/model/loader.js';
+import { formatError, type ConfigError, type ZoneSet } from '../src/model/types.js';
 
 /** The example zone of CONTRACT.md, verbatim. */
 const CONTRACT_EXAMPLE = `zone: gslb.example.test          # the delegated subdomain (apex)

@@ -143,7 +143,7 @@ export function installJsonParser(app: FastifyInstance, opts: JsonLimitOptions =
       if (tooDeep) return refuse('depth', tooDeepError());
       if (!Number.isNaN(declared) && received !== declared) return refuse('syntax', new ApiError(400, 'request body length does not match Content-Length', 'body'));
       const text = Buffer.concat(chunks, received).toString('utf8');
-      parse(req, text, (err, value) => {
+      void parse(req, text, (err, value) => {
         if (err) return refuse('syntax', new ApiError(400, `request body is not valid JSON: ${err.message}`, 'body'));
         done(null, value);
       });

@@ -9,9 +9,9 @@
  * pruned for staleness (store/probe-pruner.ts) frees its place.
  */
 import { MAX_PROBERS } from '../config.js';
-import type { ApiDeps } from './app.js';
 import { PROBER_STALE_FACTOR } from '../store/probe-pruner.js';
-import { splitProbeKey, type ProberState, type StoreChange } from '../store/types.js';
+import { splitProbeKey, type StoreChange } from '../store/types.js';
+import type { ProberState } from '../health/probe-state.js';
 import { ApiError } from './errors.js';
 
 export interface ProberRegistryOptions {
@@ -126,22 +126,4 @@ export class ProberRegistry {
       settle: () => this.pending.delete(prober),
     };
   }
-}
-
-const defaults = new WeakMap<object, ProberRegistry>();
-
-/**
- * The registry the API uses: the one the composition root made (`deps.probers`), or, for an app built without
- * one, a registry with no configured probers that follows the app's store.
- */
-export function proberRegistry(deps: ApiDeps): ProberRegistry {
-  if (deps.probers) return deps.probers;
-  let r = defaults.get(deps.shared);
-  if (!r) {
-    const registry = new ProberRegistry({ configured: [], nodeId: deps.holder.current().nodeId, registration: deps.apiToken !== undefined });
-    registry.seed(deps.shared.cache.state.probes);
-    deps.shared.store.onChange((c) => registry.apply(c));
-    defaults.set(deps.shared, (r = registry));
-  }
-  return r;
 }

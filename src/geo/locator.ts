@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { Reader, type Response } from 'maxmind';
-import { bytesToIpv4, bytesToIpv6 } from '../dns/ip.js';
-import { countryTable } from './countries.js';
+import { bytesToIpv4, bytesToIpv6 } from '../wire/ip.js';
+import { countryTable } from '../model/countries.js';
 import type { CustomLocation } from './networks.js';
 import { PrefixMap, type PrefixEntry } from './prefix-map.js';
 

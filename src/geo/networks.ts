@@ -5,11 +5,11 @@
  *   - { network: 10.20.0.0/16, lat: 50.11, lon: 8.68, country: DE, continent: EU }
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from '../util/cidr.js';
-import { CONTINENTS, type ConfigError } from '../zone/types.js';
-import { YamlReader } from '../zone/yaml-walk.js';
-import { countryTable } from './countries.js';
+import { CONTINENTS, type ConfigError } from '../model/types.js';
+import { YamlReader } from '../model/yaml-walk.js';
+import { countryTable } from '../model/countries.js';
 import type { PrefixEntry } from './prefix-map.js';
 
 export interface CustomLocation {
@@ -34,7 +34,7 @@ export function parseNetworks(file: string, text: string): { entries: PrefixEntr
   const r = new YamlReader(file, doc, lines, errors);
   const entries: PrefixEntry<CustomLocation>[] = [];
   if (doc.contents === null) return { entries, errors };
-  const items = r.seq(doc.contents as Node, 'networks') ?? [];
+  const items = r.seq(doc.contents, 'networks') ?? [];
   items.forEach((item, i) => {
     const path = `[${i}]`;
     const m = r.map(item, path, KEYS);

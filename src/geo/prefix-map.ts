@@ -43,7 +43,7 @@ export class PrefixMap<T> {
     const maps = this.byFamily[entry.family];
     let m = maps.get(entry.prefix);
     if (!m) {
-      maps.set(entry.prefix, (m = new Map()));
+      maps.set(entry.prefix, (m = new Map<string, PrefixEntry<T>>()));
       this.lengths[entry.family] = [...maps.keys()].sort((a, b) => b - a);
     }
     const key = keyOf(entry.network, entry.prefix);

@@ -1,5 +1,5 @@
 /** Build the Locator the server starts with, from `--geoip` files (or the bundled database) and `--networks`. */
-import { formatError, type ConfigError } from '../zone/types.js';
+import { formatError, type ConfigError } from '../model/types.js';
 import { bundledDatabasePath, Locator, openDatabase, type GeoDatabase } from './locator.js';
 import { loadNetworksFile } from './networks.js';
 

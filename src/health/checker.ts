@@ -8,9 +8,9 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
-import type { RegionIndex } from '../snapshot/types.js';
-import type { ProbeUpdate } from '../store/types.js';
-import type { HealthCheck } from '../zone/types.js';
+import type { RegionIndex } from '../model/indexes.js';
+import type { ProbeUpdate } from './probe-state.js';
+import type { HealthCheck } from '../model/types.js';
 
 export interface CheckResult {
   ok: boolean;

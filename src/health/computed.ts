@@ -4,10 +4,10 @@
  * building strings or arrays per endpoint; the detailed verdict with reasons and probers (for the API, the
  * status page and transition logs) is computed on demand by `explain`.
  */
-import type { RegionIndex } from '../snapshot/types.js';
-import type { DrainRecord, ProberState } from '../store/types.js';
+import type { RegionIndex } from '../model/indexes.js';
+import type { DrainRecord, ProberState } from './probe-state.js';
 import { endpointVerdict, freshnessFor, type EndpointVerdict } from './machine.js';
-import { FAMILY_LABEL, type AddressFamily } from '../zone/families.js';
+import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import type { FamilyHealth, HealthView, RegionHealth } from './view.js';
 
 /** Probe states by `${region}|${endpoint}`, then by prober. */

@@ -3,7 +3,7 @@
  * the one place that turns reports into states: rise/fall per (endpoint, prober), then a quorum of the
  * probers that reported recently, then `min-healthy` per region and address family, with the admin drain as a separate bit.
  */
-import type { ProberState } from '../store/types.js';
+import type { ProberState } from './probe-state.js';
 
 /** Streaks stop counting here; only their comparison with rise/fall matters. */
 const STREAK_CAP = 1000;

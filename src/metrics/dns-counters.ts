@@ -6,7 +6,7 @@
  * `qtype="HTTPS"`, never numbers. Both label sets are fixed lists with an OTHER bucket, so a client sending
  * odd types (or a future rcode) cannot grow the number of series.
  */
-import { Rcode, RRType } from '../dns/constants.js';
+import { Rcode, RRType } from '../wire/constants.js';
 
 /** Query types with their own label; everything else is counted as OTHER. PTR and HTTPS have no codec constant. */
 const TRACKED_TYPES = [

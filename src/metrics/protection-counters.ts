@@ -1,6 +1,6 @@
 /** Query-path counters for RRL and DNS cookies: typed arrays indexed by RrlOutcome / CookieVerdict. */
-import { CookieVerdict } from '../dns/cookies.js';
-import { RrlOutcome } from '../dns/responder.js';
+import { CookieVerdict } from '../protect/cookies.js';
+import { RrlOutcome } from '../answer/responder.js';
 
 /** Label of each RrlOutcome other than NOT_LIMITED, in index order (index = outcome - 1). */
 export const RRL_LABELS = ['answered', 'slipped', 'dropped'] as const;

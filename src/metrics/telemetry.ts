@@ -4,15 +4,15 @@
  * Names follow Prometheus conventions: `gslb_…_total` counters, base units (seconds), bounded labels.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueryObserver } from '../dns/observer.js';
-import { TCP_CLOSE_REASONS, type TcpStats } from '../dns/tcp.js';
-import { ParseOutcome } from '../dns/query.js';
+import type { QueryObserver } from '../net/observer.js';
+import { TCP_CLOSE_REASONS, type TcpStats } from '../net/tcp.js';
+import { ParseOutcome } from '../wire/query.js';
 import type { ComputedHealth } from '../health/computed.js';
-import type { TransitionTracker } from '../health/transitions.js';
+import type { TransitionTracker } from '../snapshot/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
-import { decisionCacheStats } from '../steering/decide.js';
+import { decisionCacheStats } from '../routing/decide.js';
 import { DnsCounters, TRANSPORTS } from './dns-counters.js';
-import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../zone/reloader.js';
+import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../model/reloader.js';
 import { ProtectionCounters, RRL_LABELS, COOKIE_LABELS } from './protection-counters.js';
 
 export interface TelemetryDeps {

@@ -1,23 +1,16 @@
 /** ZoneSet (+ later: store state) -> Snapshot. Everything expensive happens here, never per query. */
-import { RRType } from '../dns/constants.js';
-import { nameToWire, parentName, wireLength } from '../dns/name.js';
+import { RRType } from '../wire/constants.js';
+import { nameToWire, parentName, wireLength } from '../wire/name.js';
 import { addressBytes } from '../util/cidr.js';
-import { DecisionCache } from '../steering/decision-cache.js';
+import { DecisionCache } from '../routing/decision-cache.js';
 import { Locator } from '../geo/locator.js';
 import { ALL_UP, type HealthView } from '../health/view.js';
-import { LatencyTable, type MeasuredLatency } from '../steering/latency-table.js';
-import { familyEndpoints } from '../zone/families.js';
-import type { Region, ZoneSet } from '../zone/types.js';
+import { LatencyTable, type MeasuredLatency } from '../geo/latency-table.js';
+import { familyEndpoints } from '../model/families.js';
+import type { Region, ZoneSet } from '../model/types.js';
 import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, staticLookup, type ZoneView } from './plans.js';
-import {
-  PlanCache,
-  type EndpointIndex,
-  type NameNode,
-  type RegionIndex,
-  type ServiceIndex,
-  type Snapshot,
-  type ZoneIndex,
-} from './types.js';
+import { PlanCache, type NameNode, type Snapshot, type ZoneIndex } from './types.js';
+import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 
 /** What changes without the zone files changing: rebuilt cheaply by `withState`. */
 export interface SnapshotState {

@@ -8,7 +8,7 @@ import type { Locator } from '../geo/locator.js';
 import { computeHealth } from '../health/computed.js';
 import { LATENCY_MAX_AGE_MS } from '../store/latency.js';
 import type { StateCache } from '../store/state-cache.js';
-import type { ZoneSet } from '../zone/types.js';
+import type { ZoneSet } from '../model/types.js';
 import { buildSnapshot, withState, type SnapshotState } from './build.js';
 import { SnapshotHolder } from './holder.js';
 import type { Snapshot } from './types.js';

@@ -2,11 +2,11 @@
  * Precomputing answers. For a (name, query type, question length) the bytes after the question never change
  * within a snapshot, so they are encoded once here, name compression included, and the query path copies them.
  */
-import { HEADER_SIZE, Rcode, RRType } from '../dns/constants.js';
-import { isInZone, parentName, wireLength } from '../dns/name.js';
-import type { ResourceRecord } from '../dns/records.js';
-import { BlockWriter } from '../dns/writer.js';
-import type { Zone } from '../zone/types.js';
+import { HEADER_SIZE, Rcode, RRType } from '../wire/constants.js';
+import { isInZone, parentName, wireLength } from '../wire/name.js';
+import type { ResourceRecord } from '../wire/records.js';
+import { BlockWriter } from '../wire/writer.js';
+import type { Zone } from '../model/types.js';
 import type { AdditionalCut, AnswerPlan, NameNode } from './types.js';
 
 /** RFC 8482 answer to ANY: one synthesized HINFO instead of every RRset at the name. */

@@ -2,13 +2,13 @@
  * The immutable snapshot the query path reads: everything a DNS answer needs, precomputed, behind one
  * reference that is swapped atomically when configuration or state changes.
  */
-import type { ResourceRecord } from '../dns/records.js';
+import type { ResourceRecord } from '../wire/records.js';
 import type { Locator } from '../geo/locator.js';
 import type { HealthView } from '../health/view.js';
-import type { DecisionCache } from '../steering/decision-cache.js';
-import type { LatencyTable } from '../steering/latency-table.js';
-import type { AddressFamily } from '../zone/families.js';
-import type { Region, Service, ZoneSet } from '../zone/types.js';
+import type { DecisionCache } from '../routing/decision-cache.js';
+import type { LatencyTable } from '../geo/latency-table.js';
+import type { RegionIndex, ServiceIndex } from '../model/indexes.js';
+import type { Region, Service, ZoneSet } from '../model/types.js';
 
 /** Bytes after the question, valid for one question length. */
 export interface AnswerPlan {
@@ -90,31 +90,6 @@ export interface ZoneIndex {
   nxdomain: PlanCache;
   /** Referral plans by delegation name. */
   referrals: Map<string, PlanCache>;
-}
-
-export interface EndpointIndex {
-  address: string;
-  family: 4 | 6 | 0;
-  weight: number;
-  /** Precomputed rdata: 4 or 16 address bytes, or the uncompressed wire name of a hostname endpoint. */
-  rdata: Buffer;
-}
-
-export interface RegionIndex {
-  region: Region;
-  v4: EndpointIndex[];
-  v6: EndpointIndex[];
-  hosts: EndpointIndex[];
-  /** The endpoints that answer A (ipv4) and AAAA (ipv6) queries, by the rule in zone/families.ts. */
-  answering: Record<AddressFamily, EndpointIndex[]>;
-}
-
-export interface ServiceIndex {
-  service: Service;
-  /** Small number unique within the snapshot: keeps decision cache keys short. */
-  ordinal: number;
-  /** Candidate regions in declared order. */
-  regions: RegionIndex[];
 }
 
 export interface Snapshot {

@@ -18,21 +18,8 @@ import { DataDirLock } from './dir-lock.js';
 import { smoothLatency } from './latency.js';
 import { fromFile, toFile } from './serialize.js';
 import { applyChange, cloneState } from './state-change.js';
-import {
-  emptyState,
-  latencyKey,
-  probeKey,
-  StoreUnavailableError,
-  type DrainRecord,
-  type LatencySample,
-  type LearnedLatency,
-  type ProbeUpdate,
-  type ProberState,
-  type RegionRegistration,
-  type StateData,
-  type Store,
-  type StoreChange,
-} from './types.js';
+import { emptyState, latencyKey, probeKey, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** Own check results, and a retry after a failed write, reach the file at this pace. */
 const BACKGROUND_FLUSH_MS = 5000;
@@ -87,7 +74,7 @@ export class EmbeddedStore implements Store {
       try {
         this.data = fromFile(JSON.parse(text));
       } catch (err) {
-        throw new Error(`${this.file}: ${(err as Error).message}; move it away to start empty`);
+        throw new Error(`${this.file}: ${(err as Error).message}; move it away to start empty`, { cause: err });
       }
       this.log.info({ file: this.file, regions: this.data.regions.size, drains: this.data.drains.size }, 'embedded store loaded');
     }

@@ -9,8 +9,9 @@
  */
 import type { Logger } from 'pino';
 import { freshnessFor } from '../health/machine.js';
-import type { RegionIndex } from '../snapshot/types.js';
-import { splitProbeKey, type ProberState, type Store } from './types.js';
+import type { RegionIndex } from '../model/indexes.js';
+import { splitProbeKey, type Store } from './types.js';
+import type { ProberState } from '../health/probe-state.js';
 
 export const PROBER_STALE_FACTOR = 10;
 const DEFAULT_PRUNE_EVERY_MS = 60_000;

@@ -21,20 +21,8 @@ import type { ClientOptions, RedisTarget } from './redis-connect.js';
 import { clockOffset, DEADLINE_GUARD, OPS_SCRIPT, WriteOps } from './redis-deadline.js';
 import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
 import type { StoreStatus } from './store-status.js';
-import {
-  emptyState,
-  ReplicationShortfallError,
-  StoreUnavailableError,
-  type DrainRecord,
-  type LatencySample,
-  type LearnedLatency,
-  type ProbeUpdate,
-  type ProberState,
-  type RegionRegistration,
-  type StateData,
-  type Store,
-  type StoreChange,
-} from './types.js';
+import { emptyState, ReplicationShortfallError, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** Same machine as health/machine.ts applyResult, run where the data lives so concurrent reporters cannot race. */
 const PROBE_SCRIPT = `${DEADLINE_GUARD}

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { RedisStore } from './redis.js';
 import type { StateCache } from './state-cache.js';
 import { AvailabilityTracker, type StoreStatus } from './store-status.js';
-import { StoreUnavailableError, type ProbeUpdate, type Store } from './types.js';
+import { StoreUnavailableError, type Store } from './types.js';
+import type { ProbeUpdate } from '../health/probe-state.js';
 
 export class SharedState {
   private readonly availability: AvailabilityTracker;

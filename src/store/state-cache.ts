@@ -6,11 +6,12 @@
  */
 import type { ProbeIndex } from '../health/computed.js';
 import { applyResult } from '../health/machine.js';
-import type { MeasuredLatency } from '../steering/latency-table.js';
-import { parseLatencyClient, readRegionJson } from '../zone/loader.js';
-import type { Region } from '../zone/types.js';
+import type { MeasuredLatency } from '../geo/latency-table.js';
+import { parseLatencyClient, readRegionJson } from '../model/loader.js';
+import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
-import { emptyState, probeKey, splitProbeKey, type ProbeUpdate, type ProberState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import { emptyState, probeKey, splitProbeKey, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import type { ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** The shortest freshness window (30 s): a report after longer silence may bring a prober back into the vote. */
 const MIN_FRESHNESS_MS = 30_000;
@@ -96,7 +97,7 @@ export class StateCache {
     const k = `${region}|${endpoint}`;
     let m = this.byEndpoint.get(k);
     if (state) {
-      if (!m) this.byEndpoint.set(k, (m = new Map()));
+      if (!m) this.byEndpoint.set(k, (m = new Map<string, ProberState>()));
       m.set(prober, state);
     } else if (m) {
       m.delete(prober);

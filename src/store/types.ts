@@ -4,6 +4,7 @@
  * Every mutating method resolves only once the change is durable (file written and fsynced, or Redis
  * acknowledged) and rejects with StoreUnavailableError when it cannot be: the API turns that into a 503.
  */
+import type { DrainRecord, ProberState, ProbeUpdate } from '../health/probe-state.js';
 
 export interface RegionRegistration {
   name: string;
@@ -15,29 +16,6 @@ export interface RegionRegistration {
   bias?: number;
   'min-healthy'?: number | { ipv4?: number; ipv6?: number };
   updatedAt: number;
-}
-
-export interface DrainRecord {
-  since: number;
-  reason?: string;
-}
-
-/** One prober's view of one endpoint, after rise/fall. */
-export interface ProberState {
-  up: boolean;
-  /** False until the first result arrived (cold start: up but unverified). */
-  okStreak: number;
-  failStreak: number;
-  /** Time of the last report. */
-  at: number;
-  /** Time of the last transition (or of the first report). */
-  since: number;
-  /** How many times the state flipped (capped); 0 means `since` is the first report, not a change. */
-  transitions: number;
-  rttMs?: number;
-  /** The error of the last failed check, kept after recovery so that `why` has an answer. */
-  lastError?: string;
-  lastErrorAt?: number;
 }
 
 export interface LearnedLatency {
@@ -70,17 +48,6 @@ export interface StateData {
 
 export function emptyState(): StateData {
   return { regions: new Map(), drains: new Map(), probes: new Map(), latency: new Map() };
-}
-
-export interface ProbeUpdate {
-  region: string;
-  endpoint: string;
-  prober: string;
-  ok: boolean;
-  rttMs?: number;
-  error?: string;
-  rise: number;
-  fall: number;
 }
 
 export interface LatencySample {

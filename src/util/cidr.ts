@@ -1,6 +1,6 @@
 /** CIDR parsing and prefix matching over 4- or 16-byte addresses. */
-import { ipFamily } from '../dns/ip.js';
-import { ipv4ToBytes, ipv6ToBytes } from '../dns/ip.js';
+import { ipFamily } from '../wire/ip.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
 
 export interface Cidr {
   family: 4 | 6;

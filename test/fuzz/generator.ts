@@ -5,12 +5,12 @@
  * queries) and those queries mutated 1-3 times; plus the checks every reply must pass.
  */
 import assert from 'node:assert/strict';
-import { CLASSIC_UDP_PAYLOAD, EdnsOption, HEADER_SIZE, OUR_UDP_PAYLOAD, RRClass, RRType } from '../../src/dns/constants.js';
-import { decodeMessage } from '../../src/dns/decode.js';
-import { ParseOutcome, type ParsedQuery } from '../../src/dns/query.js';
-import { RrlOutcome, type AnswerInfo, type Peer, type Transport } from '../../src/dns/responder.js';
+import { CLASSIC_UDP_PAYLOAD, EdnsOption, HEADER_SIZE, OUR_UDP_PAYLOAD, RRClass, RRType } from '../../src/wire/constants.js';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { ParseOutcome, type ParsedQuery } from '../../src/wire/query.js';
+import { RrlOutcome, type AnswerInfo, type Peer, type Transport } from '../../src/answer/responder.js';
 import { buildSnapshot } from '../../src/snapshot/build.js';
-import { loadZoneSources } from '../../src/zone/loader.js';
+import { loadZoneSources } from '../../src/model/loader.js';
 import { buildQuery, ecsOption, type EdnsSpec } from '../helpers/dns-client.js';
 import { EXAMPLE_ZONE } from '../helpers/server.js';
 

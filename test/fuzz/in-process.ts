@@ -5,11 +5,11 @@
  * and a low rate limit, so cookie verification, BADCOOKIE and TC slips, and drops are all exercised.
  */
 import assert from 'node:assert/strict';
-import { CookieVerdict, ServerCookies } from '../../src/dns/cookies.js';
-import { QueryGuard } from '../../src/dns/guard.js';
-import { ParseOutcome, ParsedQuery } from '../../src/dns/query.js';
-import { Responder, RrlOutcome, type Transport } from '../../src/dns/responder.js';
-import { RateLimiter } from '../../src/dns/rrl.js';
+import { CookieVerdict, ServerCookies } from '../../src/protect/cookies.js';
+import { QueryGuard } from '../../src/protect/guard.js';
+import { ParseOutcome, ParsedQuery } from '../../src/wire/query.js';
+import { Responder, RrlOutcome, type Transport } from '../../src/answer/responder.js';
+import { RateLimiter } from '../../src/protect/rrl.js';
 import { parseCidr, type Cidr } from '../../src/util/cidr.js';
 import { checkReply, cookieContext, describe, expectsAnswer, nextCase, PEERS, Rng, zoneSnapshot } from './generator.js';
 

@@ -12,8 +12,8 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { pino } from 'pino';
-import { RRType } from '../../src/dns/constants.js';
-import { decodeMessage } from '../../src/dns/decode.js';
+import { RRType } from '../../src/wire/constants.js';
+import { decodeMessage } from '../../src/wire/decode.js';
 import { expectsAnswer, nextCase, Rng, SEED } from './generator.js';
 import { assertCoverage, FUZZ_COOKIE_SECRET, runInProcess, summary } from './in-process.js';
 import { tcpQuery, udpQuery } from '../helpers/dns-client.js';

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { ApiDeps } from '../../src/api/app.js';
+import type { ApiDeps } from '../../src/api/deps.js';
 import { Locator } from '../../src/geo/locator.js';
 import { SnapshotManager } from '../../src/snapshot/manager.js';
 import { EmbeddedStore } from '../../src/store/embedded.js';
 import { SharedState } from '../../src/store/shared-state.js';
 import { StateCache } from '../../src/store/state-cache.js';
-import type { ZoneSet } from '../../src/zone/types.js';
+import type { ZoneSet } from '../../src/model/types.js';
 
 export const silent = pino({ level: 'silent' });
 

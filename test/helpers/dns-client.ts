@@ -1,8 +1,8 @@
 /** Test DNS client: builds queries byte by byte (so tests can also build broken ones) and sends real packets. */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { decodeMessage, type DecodedMessage } from '../../src/dns/decode.js';
-import { nameToWire } from '../../src/dns/name.js';
+import { decodeMessage, type DecodedMessage } from '../../src/wire/decode.js';
+import { nameToWire } from '../../src/wire/name.js';
 
 export interface EdnsSpec {
   udpSize?: number;

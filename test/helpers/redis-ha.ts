@@ -9,8 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RRType } from '../../src/dns/constants.js';
-import { decodeMessage } from '../../src/dns/decode.js';
+import { RRType } from '../../src/wire/constants.js';
+import { decodeMessage } from '../../src/wire/decode.js';
 import { buildQuery, udpRaw } from './dns-client.js';
 import { freePort } from './redis.js';
 

@@ -1,7 +1,7 @@
 /** `GET /v1/explain?name=&type=&client=&ecs=`: the decision for a client, made by the code that answers DNS. */
 import type { FastifyInstance } from 'fastify';
-import { explain, ExplainError } from '../../steering/explain.js';
-import type { ApiDeps } from '../app.js';
+import { explain, ExplainError } from '../../answer/explain.js';
+import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 
 interface ExplainQuery {

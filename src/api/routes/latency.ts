@@ -1,7 +1,7 @@
 /** `POST /v1/latency` (measured RTTs from client networks to regions) and `GET /v1/latency` (the table in use). */
 import type { FastifyInstance } from 'fastify';
-import { parseLatencyClient } from '../../zone/loader.js';
-import type { ApiDeps } from '../app.js';
+import { parseLatencyClient } from '../../model/loader.js';
+import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
 
 interface LatencyBody {

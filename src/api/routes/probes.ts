@@ -4,13 +4,13 @@
  * is stored or counted.
  */
 import type { FastifyInstance } from 'fastify';
-import { canonicalIpv6, ipFamily } from '../../dns/ip.js';
-import { canonical } from '../../dns/name.js';
-import type { ProberState, ProbeUpdate } from '../../store/types.js';
-import { DEFAULTS } from '../../zone/loader.js';
-import type { ApiDeps } from '../app.js';
+import { canonicalIpv6, ipFamily } from '../../wire/ip.js';
+import { canonical } from '../../wire/name.js';
+import type { ProberState, ProbeUpdate } from '../../health/probe-state.js';
+import { DEFAULTS } from '../../model/loader.js';
+import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
-import { proberRegistry } from '../probers.js';
+import { proberRegistry } from '../deps.js';
 
 interface ProbeBody {
   prober: string;

@@ -3,12 +3,12 @@
  * API-registered regions only), drain/undrain (any region). A 2xx means the store acknowledged the change.
  */
 import type { FastifyInstance } from 'fastify';
-import { canonical } from '../../dns/name.js';
+import { canonical } from '../../wire/name.js';
 import { ComputedHealth, type RegionVerdict } from '../../health/computed.js';
 import type { Snapshot } from '../../snapshot/types.js';
 import type { RegionRegistration } from '../../store/types.js';
-import { readRegionJson, regionNameProblem } from '../../zone/loader.js';
-import type { ApiDeps } from '../app.js';
+import { readRegionJson, regionNameProblem } from '../../model/loader.js';
+import type { ApiDeps } from '../deps.js';
 import { Errors, ApiError } from '../errors.js';
 
 const checkSchema = {

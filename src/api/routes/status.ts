@@ -1,6 +1,6 @@
 /** The status page (`GET /`), the JSON it polls (`GET /v1/status`), and Prometheus metrics (`GET /metrics`). */
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import { STATUS_PAGE } from '../status-page.js';
 import { regionView } from './regions.js';
 

@@ -5,7 +5,7 @@
  * up to `generation` clients entirely cached, and approximates LRU without the per-hit bookkeeping an exact
  * LRU needs, which measured about 7 % of the query path.
  */
-import type { Decision } from './decide.js';
+import type { Decision } from './decision.js';
 
 export class DecisionCache {
   private young = new Map<string, Decision>();

@@ -4,17 +4,17 @@
  * Decision it used is reported next to the decoded answer. Explain cannot disagree with DNS because it is DNS.
  */
 import { isIP } from 'node:net';
-import { EdnsOption, Rcode, rcodeName, RRType } from '../dns/constants.js';
-import { decodeMessage } from '../dns/decode.js';
-import { bytesToIpv4, bytesToIpv6 } from '../dns/ip.js';
-import { canonical, nameProblem, nameToWire } from '../dns/name.js';
-import { ParsedQuery } from '../dns/query.js';
-import { Responder } from '../dns/responder.js';
+import { EdnsOption, Rcode, rcodeName, RRType } from '../wire/constants.js';
+import { decodeMessage } from '../wire/decode.js';
+import { bytesToIpv4, bytesToIpv6 } from '../wire/ip.js';
+import { canonical, nameProblem, nameToWire } from '../wire/name.js';
+import { ParsedQuery } from '../wire/query.js';
+import { Responder } from './responder.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { addressBytes, parseCidr } from '../util/cidr.js';
-import type { Candidate } from './decide.js';
-import type { Rng } from './select.js';
+import type { Candidate } from '../routing/decision.js';
+import type { Rng } from '../routing/select.js';
 
 export interface ExplainRequest {
   name: string;

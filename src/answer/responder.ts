@@ -4,8 +4,9 @@
  * query (keeping its case) and one memcpy.
  */
 import { longestFittingCut, type AdditionalCut, type AnswerPlan, type Snapshot, type ZoneIndex } from '../snapshot/types.js';
-import { decide, type Client, type Decision } from '../steering/decide.js';
-import type { Rng } from '../steering/select.js';
+import { decide } from '../routing/decide.js';
+import type { Client, Decision } from '../routing/decision.js';
+import type { Rng } from '../routing/select.js';
 import {
   CLASSIC_UDP_PAYLOAD,
   EDNS_DO,
@@ -16,13 +17,13 @@ import {
   Rcode,
   RRClass,
   RRType,
-} from './constants.js';
-import { badVersionReply } from './badvers.js';
-import { COOKIE_REPLY_LEN, CookieVerdict } from './cookies.js';
-import type { QueryGuard } from './guard.js';
-import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
-import { ParseOutcome, type ParsedQuery } from './query.js';
-import { questionHash, ResponseKind, RrlAction } from './rrl.js';
+} from '../wire/constants.js';
+import { badVersionReply } from '../wire/badvers.js';
+import { COOKIE_REPLY_LEN, CookieVerdict } from '../protect/cookies.js';
+import type { QueryGuard } from '../protect/guard.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
+import { ParseOutcome, type ParsedQuery } from '../wire/query.js';
+import { questionHash, ResponseKind, RrlAction } from '../protect/rrl.js';
 
 export type Transport = 'udp' | 'tcp';
 

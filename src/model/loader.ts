@@ -9,11 +9,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, LineCounter, parseDocument, Scalar, type Node } from 'yaml';
-import { OUR_UDP_PAYLOAD, RRType } from '../dns/constants.js';
-import { canonicalIpv6, ipFamily } from '../dns/ip.js';
-import { canonical, isInZone, nameProblem } from '../dns/name.js';
-import { txtChunks, type RecordData, type ResourceRecord } from '../dns/records.js';
-import { countryTable } from '../geo/countries.js';
+import { OUR_UDP_PAYLOAD, RRType } from '../wire/constants.js';
+import { canonicalIpv6, ipFamily } from '../wire/ip.js';
+import { canonical, isInZone, nameProblem } from '../wire/name.js';
+import { txtChunks, type RecordData, type ResourceRecord } from '../wire/records.js';
+import { countryTable } from './countries.js';
 import { parseCidr } from '../util/cidr.js';
 import { parseDuration } from '../util/duration.js';
 import { aaaaAnswerBytes, maxAnswersThatFit } from './answer-size.js';

@@ -1,8 +1,8 @@
 /** UDP listener: one socket per address, one reused parser, replies sent from the same socket. */
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import { ParsedQuery } from './query.js';
-import type { Responder } from './responder.js';
+import { ParsedQuery } from '../wire/query.js';
+import type { Responder } from '../answer/responder.js';
 import { TIMING_SAMPLE_MASK, type QueryObserver } from './observer.js';
 
 export interface ListenAddress {

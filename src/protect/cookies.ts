@@ -9,8 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { siphash24 } from './siphash.js';
+import { CLIENT_COOKIE_LEN, type CookieSpan } from '../wire/cookie-option.js';
 
-export const CLIENT_COOKIE_LEN = 8;
 export const SERVER_COOKIE_LEN = 16;
 /** Option data we send: the client cookie echoed and a fresh server cookie. */
 export const COOKIE_REPLY_LEN = CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN;
@@ -34,19 +34,6 @@ export const CookieVerdict = {
   MALFORMED: 4,
 } as const;
 export type CookieVerdict = (typeof CookieVerdict)[keyof typeof CookieVerdict];
-
-/** Where the COOKIE option's data sits in the query. */
-export interface CookieSpan {
-  /** Offset of the client cookie in the message. */
-  at: number;
-  /** Option length: 8 (client cookie only) or 16-40. */
-  length: number;
-}
-
-/** RFC 7873 5.2.2: a client cookie of exactly 8 bytes, optionally followed by a server cookie of 8-32 bytes. */
-export function cookieLengthOk(length: number): boolean {
-  return length === CLIENT_COOKIE_LEN || (length >= 16 && length <= 40);
-}
 
 /** Parse `--cookie-secret` text: 32 hex digits. Returns an error message on failure. */
 export function parseCookieSecret(text: string): Buffer | string {

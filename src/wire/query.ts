@@ -5,7 +5,7 @@
  * object, validating as it goes so that every malformed body maps to FORMERR instead of an exception.
  */
 import { EdnsOption, HEADER_SIZE, RRType } from './constants.js';
-import { cookieLengthOk, type CookieSpan } from './cookies.js';
+import { cookieLengthOk, type CookieSpan } from './cookie-option.js';
 
 /** What the parser concluded about a packet. */
 export const ParseOutcome = {

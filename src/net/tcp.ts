@@ -15,8 +15,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { TIMING_SAMPLE_MASK, type QueryObserver } from './observer.js';
-import { ParsedQuery } from './query.js';
-import type { Responder } from './responder.js';
+import { ParsedQuery } from '../wire/query.js';
+import type { Responder } from '../answer/responder.js';
 import { clientKeys, ConnectionCounts } from './tcp-clients.js';
 import type { ListenAddress } from './udp.js';
 

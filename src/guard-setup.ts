@@ -1,10 +1,10 @@
 /** Builds the node's QueryGuard from the serve options, and says at start what protection is on. */
 import type { Logger } from 'pino';
-import type { ServeOptions } from '../config.js';
-import { randomCookieSecret, ServerCookies } from './cookies.js';
-import { QueryGuard } from './guard.js';
-import { bytesToIpv4, bytesToIpv6 } from './ip.js';
-import { RateLimiter } from './rrl.js';
+import type { ServeOptions } from './config.js';
+import { randomCookieSecret, ServerCookies } from './protect/cookies.js';
+import { QueryGuard } from './protect/guard.js';
+import { bytesToIpv4, bytesToIpv6 } from './wire/ip.js';
+import { RateLimiter } from './protect/rrl.js';
 
 export function createQueryGuard(opts: Pick<ServeOptions, 'rrl' | 'rrlSlip' | 'rrlExempt' | 'cookieSecrets'>, log: Logger): QueryGuard {
   const configured = opts.cookieSecrets.length > 0;

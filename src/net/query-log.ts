@@ -3,11 +3,11 @@
  * default, and then not even installed as an observer, so it costs nothing on the query path.
  */
 import type { Logger } from 'pino';
-import { rcodeName, typeName } from './constants.js';
-import { bytesToIpv4, bytesToIpv6 } from './ip.js';
+import { rcodeName, typeName } from '../wire/constants.js';
+import { bytesToIpv4, bytesToIpv6 } from '../wire/ip.js';
 import type { QueryObserver } from './observer.js';
-import { ParseOutcome } from './query.js';
-import { RrlOutcome } from './responder.js';
+import { ParseOutcome } from '../wire/query.js';
+import { RrlOutcome } from '../answer/responder.js';
 
 export function queryLogObserver(rate: number, log: Logger, rng: () => number = Math.random): QueryObserver {
   return (q, outcome, info, transport, peer) => {

@@ -1,10 +1,11 @@
 /** Checks that need the whole zone set: duplicates across files, references, delegations, glue, CNAME loops. */
 import type { Node } from 'yaml';
-import { RRType } from '../dns/constants.js';
-import { isInZone } from '../dns/name.js';
+import { RRType } from '../wire/constants.js';
+import { isInZone } from '../wire/name.js';
 import type { LatencyEntry, Region, Service, Zone } from './types.js';
 import type { YamlReader } from './yaml-walk.js';
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- T names what was located, for the reader of `Located<Zone>`
 interface Located<T> {
   reader: YamlReader;
   node: Node | null;

@@ -23,8 +23,8 @@ export function siphash24(key: Buffer, data: Buffer, start: number, end: number,
   let v2h = (k0h ^ 0x6c796765) >>> 0;
   let v3l = (k1l ^ 0x79746573) >>> 0;
   let v3h = (k1h ^ 0x74656462) >>> 0;
-  let l = 0;
-  let t = 0;
+  let l: number;
+  let t: number;
 
   const len = end - start;
   const whole = start + (len & ~7);

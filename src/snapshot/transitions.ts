@@ -3,8 +3,8 @@
  * (the last 200) for the status page.
  */
 import type { Logger } from 'pino';
-import type { Snapshot } from '../snapshot/types.js';
-import { ComputedHealth } from './computed.js';
+import type { Snapshot } from './types.js';
+import { ComputedHealth } from '../health/computed.js';
 
 export interface Transition {
   at: number;

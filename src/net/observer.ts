@@ -1,5 +1,5 @@
-import type { ParseOutcome, ParsedQuery } from './query.js';
-import type { AnswerInfo, Transport } from './responder.js';
+import type { ParseOutcome, ParsedQuery } from '../wire/query.js';
+import type { AnswerInfo, Transport } from '../answer/responder.js';
 
 /**
  * Called after each answered (or dropped) query, synchronously: metrics and the query log hang here.

@@ -6,9 +6,9 @@
  * warning: `gslb check` then fails before the zone is deployed, a reload keeps the previous zones, and the
  * configured number never silently differs from the one that is served.
  */
-import { HEADER_SIZE, OUR_UDP_PAYLOAD } from '../dns/constants.js';
-import { BARE_OPT_SIZE } from '../dns/badvers.js';
-import { wireLength } from '../dns/name.js';
+import { HEADER_SIZE, OUR_UDP_PAYLOAD } from '../wire/constants.js';
+import { BARE_OPT_SIZE } from '../wire/badvers.js';
+import { wireLength } from '../wire/name.js';
 
 /** One AAAA owned by a pointer to the question name: pointer 2, type/class/TTL/length 10, address 16. */
 export const AAAA_RECORD_BYTES = 2 + 10 + 16;

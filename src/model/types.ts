@@ -1,5 +1,5 @@
 /** The validated configuration that zone files describe. Produced by loader.ts, consumed by snapshot/build.ts. */
-import type { ResourceRecord } from '../dns/records.js';
+import type { ResourceRecord } from '../wire/records.js';
 
 export const POLICIES = ['latency', 'geo', 'weighted', 'failover'] as const;
 export type Policy = (typeof POLICIES)[number];

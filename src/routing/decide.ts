@@ -1,74 +1,17 @@
 /**
- * Steering: which region and endpoints answer a service query for a client. A pure function of the snapshot,
+ * Steering: which region and endpoints answer a service query for a client. A pure function of the routing view (the snapshot),
  * the service, the query type, the client and an injected rng, so that DNS answers and `explain` (which shows
  * the very Decision the responder used) can never disagree, and so that every policy is table-testable.
  */
-import { RRType } from '../dns/constants.js';
+import { RRType } from '../wire/constants.js';
 import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { RegionHealth } from '../health/view.js';
-import type { EndpointIndex, RegionIndex, ServiceIndex, Snapshot } from '../snapshot/types.js';
-import { FAMILY_LABEL, type AddressFamily } from '../zone/families.js';
-import type { Policy } from '../zone/types.js';
+import type { RoutingView } from './view.js';
+import type { Candidate, Client, Decision, FamilyEligibility } from './decision.js';
+import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
+import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
-
-export interface Client {
-  /** 4 or 16 bytes; only the first `sourcePrefix` bits are the client's (the rest are zero). */
-  address: Buffer;
-  family: 4 | 6;
-  /** ECS source prefix length, or the full address length for a resolver address. */
-  sourcePrefix: number;
-  /** True when located by EDNS Client Subnet rather than by the resolver's own address. */
-  viaEcs: boolean;
-}
-
-/** Whether a region may answer one address family, for explain. */
-export interface FamilyEligibility {
-  /** Endpoints that answer this family (families.ts: weight > 0; hostnames only in hostname-only regions). */
-  endpoints: number;
-  /** Has such endpoints, enough of them are up (min-healthy), and the region is not drained. */
-  eligible: boolean;
-  reason: string;
-}
-
-export interface Candidate {
-  region: string;
-  /** Eligible for the asked family: has its endpoints, enough of them up, not drained. */
-  healthy: boolean;
-  /** Has endpoints of the asked family at all (a region without them is no candidate for it). */
-  hasFamily: boolean;
-  families: Record<AddressFamily, FamilyEligibility>;
-  drained: boolean;
-  health: string;
-  /** Down or recently changed: the service answers with half its TTL meanwhile. */
-  unstable: boolean;
-  weight: number;
-  bias: number;
-  /** Estimated RTT before bias, when one could be made. */
-  rttMs?: number;
-  /** Where the RTT came from: `cidr 198.51.100.0/24 (zone)`, `country DE (measured)`, `distance 5432 km`. */
-  rttSource?: string;
-  distanceKm?: number;
-  chosen: boolean;
-}
-
-export interface Decision {
-  service: string;
-  policy: Policy;
-  region?: RegionIndex;
-  /** Address records to answer with (same family as the query). */
-  endpoints: EndpointIndex[];
-  /** Set when the chosen region is reached through a hostname: answer a CNAME to it. */
-  cname?: EndpointIndex;
-  ttl: number;
-  /** ECS scope prefix length: how much of the client address the decision depended on. */
-  scope: number;
-  location?: ClientLocation;
-  candidates: Candidate[];
-  /** Every candidate was down and `when-all-down: all` answered as if all were up. */
-  failOpen: boolean;
-  reason: string;
-}
 
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
@@ -76,7 +19,7 @@ export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
 /** Decision cache effectiveness, read by /metrics (process-wide counters: the cache itself is per snapshot). */
 export const decisionCacheStats = { hits: 0, misses: 0 };
 
-export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
+export function decide(snap: RoutingView, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
   const { service } = svc;
   const located = service.policy === 'latency' || service.policy === 'geo';
   const wantV6 = qtype === RRType.AAAA;
@@ -97,7 +40,7 @@ export function decide(snap: Snapshot, svc: ServiceIndex, qtype: number, client:
   return d;
 }
 
-function compute(snap: Snapshot, svc: ServiceIndex, wantV6: boolean, client: Client, rng: Rng): Decision {
+function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: Client, rng: Rng): Decision {
   const { service } = svc;
   const policy = service.policy;
   const located = policy === 'latency' || policy === 'geo';

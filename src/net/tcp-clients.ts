@@ -2,7 +2,7 @@
  * Who a TCP connection counts against: its address, and its network (IPv4 /24, IPv6 /56: what one customer or
  * one resolver farm usually holds), so one client cannot take the slots meant for everyone.
  */
-import { ipv6ToBytes } from './ip.js';
+import { ipv6ToBytes } from '../wire/ip.js';
 
 export interface ClientKeys {
   address: string;

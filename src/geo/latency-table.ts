@@ -3,8 +3,8 @@
  * region": longest CIDR prefix, then country, then continent. A measured (API) value beats a declared
  * (zone file) one for the same client key.
  */
-import { PrefixMap } from '../geo/prefix-map.js';
-import type { LatencyClient, LatencyEntry } from '../zone/types.js';
+import { PrefixMap } from './prefix-map.js';
+import type { LatencyClient, LatencyEntry } from '../model/types.js';
 
 export interface RttEntry {
   rttMs: number;
@@ -52,7 +52,7 @@ export class LatencyTable {
     const index = client.kind === 'country' ? this.byCountry : this.byContinent;
     const key = client.kind === 'country' ? client.country : client.continent;
     let m = index.get(key);
-    if (!m) index.set(key, (m = new Map()));
+    if (!m) index.set(key, (m = new Map<string, RttEntry>()));
     m.set(region, entry);
   }
 

@@ -11,8 +11,9 @@
  *  - TCP is never limited; networks in the exemption list are never limited.
  */
 import { type Cidr, inPrefix } from '../util/cidr.js';
-import { type CookieSpan, CookieVerdict, ServerCookies } from './cookies.js';
-import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
+import type { CookieSpan } from '../wire/cookie-option.js';
+import { CookieVerdict, ServerCookies } from './cookies.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
 import type { RateLimiter, ResponseKind, RrlAction } from './rrl.js';
 
 export interface GuardOptions {

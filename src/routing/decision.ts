@@ -1,0 +1,66 @@
+/**
+ * What steering decides, as data: the responder writes it, explain shows it, the decision cache keeps it.
+ * Apart from decide.ts so the cache (which the routing view holds) does not import the function that fills it.
+ */
+import type { ClientLocation } from '../geo/locator.js';
+import type { AddressFamily } from '../model/families.js';
+import type { EndpointIndex, RegionIndex } from '../model/indexes.js';
+import type { Policy } from '../model/types.js';
+
+export interface Client {
+  /** 4 or 16 bytes; only the first `sourcePrefix` bits are the client's (the rest are zero). */
+  address: Buffer;
+  family: 4 | 6;
+  /** ECS source prefix length, or the full address length for a resolver address. */
+  sourcePrefix: number;
+  /** True when located by EDNS Client Subnet rather than by the resolver's own address. */
+  viaEcs: boolean;
+}
+
+/** Whether a region may answer one address family, for explain. */
+export interface FamilyEligibility {
+  /** Endpoints that answer this family (families.ts: weight > 0; hostnames only in hostname-only regions). */
+  endpoints: number;
+  /** Has such endpoints, enough of them are up (min-healthy), and the region is not drained. */
+  eligible: boolean;
+  reason: string;
+}
+
+export interface Candidate {
+  region: string;
+  /** Eligible for the asked family: has its endpoints, enough of them up, not drained. */
+  healthy: boolean;
+  /** Has endpoints of the asked family at all (a region without them is no candidate for it). */
+  hasFamily: boolean;
+  families: Record<AddressFamily, FamilyEligibility>;
+  drained: boolean;
+  health: string;
+  /** Down or recently changed: the service answers with half its TTL meanwhile. */
+  unstable: boolean;
+  weight: number;
+  bias: number;
+  /** Estimated RTT before bias, when one could be made. */
+  rttMs?: number;
+  /** Where the RTT came from: `cidr 198.51.100.0/24 (zone)`, `country DE (measured)`, `distance 5432 km`. */
+  rttSource?: string;
+  distanceKm?: number;
+  chosen: boolean;
+}
+
+export interface Decision {
+  service: string;
+  policy: Policy;
+  region?: RegionIndex;
+  /** Address records to answer with (same family as the query). */
+  endpoints: EndpointIndex[];
+  /** Set when the chosen region is reached through a hostname: answer a CNAME to it. */
+  cname?: EndpointIndex;
+  ttl: number;
+  /** ECS scope prefix length: how much of the client address the decision depended on. */
+  scope: number;
+  location?: ClientLocation;
+  candidates: Candidate[];
+  /** Every candidate was down and `when-all-down: all` answered as if all were up. */
+  failOpen: boolean;
+  reason: string;
+}

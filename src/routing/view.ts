@@ -1,0 +1,16 @@
+/**
+ * What steering reads, declared by steering itself: the snapshot (a layer above) satisfies it
+ * structurally, so routing/ never imports snapshot/ and the two cannot form a cycle.
+ */
+import type { LatencyTable } from '../geo/latency-table.js';
+import type { Locator } from '../geo/locator.js';
+import type { HealthView } from '../health/view.js';
+import type { DecisionCache } from './decision-cache.js';
+
+export interface RoutingView {
+  readonly locator: Locator;
+  readonly latency: LatencyTable;
+  readonly health: HealthView;
+  /** Decisions per (service, family, client block): written to, but owned by the view (swapped with it). */
+  readonly decisions: DecisionCache;
+}
