@@ -78,6 +78,19 @@ async function subscribers(): Promise<number> {
  * One of every kind of change, each made on one node and checked on the other's DNS: register (A -> B),
  * drain (B -> A), undrain (A -> B), probe reports saying down (B -> A), delete (A -> B).
  */
+/**
+ * With --redis-min-replicas 1 a write is acknowledged only once the gslb slot's master has a replica in sync:
+ * after a node is revived, wait for that before asking for more writes (else they 503, correctly).
+ */
+async function slotReplicaOnline(): Promise<void> {
+  await waitUntil(
+    'the gslb slot master has a replica in sync',
+    async () => ((await cli((await cluster.ownersOf(slot)).master, ['INFO', 'replication'])).includes('state=online') ? true : undefined),
+    30_000,
+    100,
+  );
+}
+
 async function everyChangeReachesTheOtherNode(t: TestContext, label: string): Promise<void> {
   const name = `london-${label}`;
   const LONDON_REGION = `198.51.100.${++round}`;
@@ -257,6 +270,7 @@ describe('Redis Cluster: three masters, a replica each, two gslb nodes', { skip:
     await waitUntil('both nodes subscribed again on live nodes', async () => ((await subscribers()) === 2 ? true : undefined), 20_000, 50);
     t.diagnostic(`subscribers back on other nodes ${Date.now() - killedAt} ms after SIGKILL of ${host}`);
     await cluster.revive(host);
+    await slotReplicaOnline();
     await everyChangeReachesTheOtherNode(t, 'after-subscriber-node-kill');
   });
 
@@ -290,6 +304,7 @@ describe('Redis Cluster: three masters, a replica each, two gslb nodes', { skip:
       // the killed node comes back and rejoins as its replica.
       await cluster.revive(owners.master);
     });
+    await slotReplicaOnline();
     await everyChangeReachesTheOtherNode(t, 'after-sigkill');
   });
 });
