@@ -4,15 +4,9 @@
  * queries sent from a chosen loopback source address (all of 127/8 is local), and /metrics readings.
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { parseServeOptions } from '../../src/config.js';
-import { startServer } from '../../src/server.js';
-import { writeGeoFixture } from './geo-fixture.js';
-import type { TestServer } from './server.js';
+import { startTestServer, type TestServer } from './server.js';
 import type { Target } from './dns-client.js';
 
 /** Like startTestServer, with serve options taken from `env` (GSLB_* variables) as well as `args`. */
@@ -23,25 +17,7 @@ export async function startEnvServer(
   nodeId = 'test-node',
   log: Logger = pino({ level: 'silent' }),
 ): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'gslb-test-'));
-  for (const [file, text] of Object.entries(zones)) writeFileSync(join(dir, file), text);
-  const options = parseServeOptions(
-    ['--zones', dir, '--dns', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(dir, 'data'), '--node-id', nodeId, '--geoip', writeGeoFixture(dir), ...args],
-    env,
-  );
-  const server = await startServer(options, log);
-  const first = server.dns[0]!;
-  return {
-    server,
-    dir,
-    udp: first,
-    tcp: first,
-    api: `http://127.0.0.1:${server.api.port}`,
-    stop: async () => {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startTestServer(zones, { env, args, nodeId, log });
 }
 
 /**

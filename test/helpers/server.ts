@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { parseServeOptions } from '../../src/config.js';
 import { startServer, type RunningServer, type ServerExtras } from '../../src/server.js';
 import { writeGeoFixture } from './geo-fixture.js';
@@ -19,7 +19,16 @@ export interface TestServer {
 
 export async function startTestServer(
   zones: Record<string, string>,
-  opts: { dns?: string; nodeId?: string; args?: string[]; extras?: ServerExtras; dataDir?: string } = {},
+  opts: {
+    dns?: string;
+    nodeId?: string;
+    args?: string[];
+    extras?: ServerExtras;
+    dataDir?: string;
+    /** GSLB_* variables read as serve options (the contract allows both). */
+    env?: Record<string, string>;
+    log?: Logger;
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-test-'));
   for (const [file, text] of Object.entries(zones)) writeFileSync(join(dir, file), text);
@@ -31,9 +40,9 @@ export async function startTestServer(
   const settle = args.includes('--reload-settle') ? [] : ['--reload-settle', '200ms'];
   const options = parseServeOptions(
     ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', opts.dataDir ?? join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...settle, ...args],
-    {},
+    opts.env ?? {},
   );
-  const server = await startServer(options, pino({ level: 'silent' }), opts.extras);
+  const server = await startServer(options, opts.log ?? pino({ level: 'silent' }), opts.extras);
   const first = server.dns[0]!;
   return {
     server,
