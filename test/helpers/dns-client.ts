@@ -120,9 +120,9 @@ export async function udpQuery(target: Target, spec: QuerySpec | Buffer): Promis
 }
 
 /** Send several length-framed messages on one TCP connection (pipelined) and collect that many replies. */
-export function tcpRaw(target: Target, packets: Buffer[], expect = packets.length, timeoutMs = 2000): Promise<Buffer[]> {
+export function tcpRaw(target: Target, packets: Buffer[], expect = packets.length, timeoutMs = 2000, localAddress?: string): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: target.host, port: target.port });
+    const sock = connect({ host: target.host, port: target.port, ...(localAddress ? { localAddress } : {}) });
     const replies: Buffer[] = [];
     let pending = Buffer.alloc(0);
     const timer = setTimeout(() => {

@@ -4,10 +4,9 @@
  * queries sent from a chosen loopback source address (all of 127/8 is local), and /metrics readings.
  */
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { startTestServer, type TestServer } from './server.js';
-import type { Target } from './dns-client.js';
+import { tcpRaw, type Target } from './dns-client.js';
 
 /** Like startTestServer, with serve options taken from `env` (GSLB_* variables) as well as `args`. */
 export async function startEnvServer(
@@ -63,34 +62,7 @@ export async function udpBurst(
 
 /** Pipelined TCP queries from `source`; resolves with the replies received (in order) within `timeoutMs`. */
 export function tcpFrom(target: Target, source: string, packets: Buffer[], timeoutMs = 5000): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host: target.host, port: target.port, localAddress: source });
-    const replies: Buffer[] = [];
-    let pending = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve(replies);
-    }, timeoutMs);
-    sock.on('connect', () => {
-      sock.write(Buffer.concat(packets.map((p) => Buffer.concat([Buffer.from([p.length >> 8, p.length & 0xff]), p]))));
-    });
-    sock.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-        replies.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
-        pending = pending.subarray(2 + pending.readUInt16BE(0));
-      }
-      if (replies.length >= packets.length) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(replies);
-      }
-    });
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+  return tcpRaw(target, packets, packets.length, timeoutMs, source);
 }
 
 /** One UDP query from `source`; the raw reply, or undefined after `timeoutMs`. */
