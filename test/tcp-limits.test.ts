@@ -216,7 +216,10 @@ describe('TCP slot protection', { skip: fdSkip }, () => {
     const growthMb = Math.round((peak - baseline) / 1024);
     process.stdout.write(`# server RSS ${Math.round(baseline / 1024)} MB -> peak ${Math.round(peak / 1024)} MB (+${growthMb} MB), ${closed}/50 closed in ${Date.now() - startedAt} ms\n`);
     assert.equal(closed, 50, 'every non-reading connection is closed');
-    assert.ok(growthMb < 80, `RSS grew by ${growthMb} MB`);
+    // Unbounded buffering would hold the ~8 MB of answers of each connection: +400 MB. Measured: +58 MB on
+    // Node 20, +86..101 MB on Node 24 (allocator and V8 overhead that does not grow with the burst: 4000
+    // queries per connection instead of 2000 gave the same figure), so the bound leaves room for both.
+    assert.ok(growthMb < 160, `RSS grew by ${growthMb} MB`);
     assert.ok(await answered(dns, '127.0.0.3'), 'and the server still answers');
   });
 });
