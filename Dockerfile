@@ -1,7 +1,7 @@
 # gslb: authoritative DNS global server load balancer.
 #   docker build -t gslb .
 #   docker run --rm -p 127.0.0.1:8053:8053/udp -p 127.0.0.1:8053:8053/tcp -p 127.0.0.1:8080:8080 gslb
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 # Scripts are skipped here because `prepare` compiles, and the sources are not copied yet.
@@ -9,7 +9,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
