@@ -17,7 +17,7 @@ import type { Snapshot } from '../src/snapshot/types.js';
 import type { RegionIndex } from '../src/model/indexes.js';
 import { decide } from '../src/routing/decide.js';
 import type { Client } from '../src/routing/decision.js';
-import { seededRng } from '../src/routing/select.js';
+import { seededRng } from '../src/util/rng.js';
 import { LATENCY_MAX_AGE_MS } from '../src/store/latency.js';
 import { StateCache } from '../src/store/state-cache.js';
 import { emptyState, probeKey, type LearnedLatency, type RegionRegistration } from '../src/store/types.js';

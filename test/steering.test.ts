@@ -19,7 +19,7 @@ import { decide } from '../src/routing/decide.js';
 import type { Client, Decision } from '../src/routing/decision.js';
 import { smoothLatency } from '../src/store/latency.js';
 import type { MeasuredLatency } from '../src/geo/latency-table.js';
-import { seededRng, type Rng } from '../src/routing/select.js';
+import { seededRng, type Rng } from '../src/util/rng.js';
 import { addressBytes, parseCidr } from '../src/util/cidr.js';
 import { loadZoneSources, parseLatencyClient } from '../src/model/loader.js';
 import type { LatencyClient } from '../src/model/types.js';

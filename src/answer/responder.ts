@@ -6,7 +6,7 @@
 import { longestFittingCut, type AdditionalCut, type AnswerPlan, type Snapshot, type ZoneIndex } from '../snapshot/types.js';
 import { decide } from '../routing/decide.js';
 import type { Client, Decision } from '../routing/decision.js';
-import type { Rng } from '../routing/select.js';
+import type { Rng } from '../util/rng.js';
 import {
   CLASSIC_UDP_PAYLOAD,
   EDNS_DO,

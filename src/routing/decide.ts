@@ -11,7 +11,8 @@ import type { RoutingView } from './view.js';
 import type { Candidate, Client, Decision, FamilyEligibility } from './decision.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
-import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
+import { subnetHash, weightedOrder, weightedPick } from './select.js';
+import { seededRng, type Rng } from '../util/rng.js';
 
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
