@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { QueryObserver } from '../net/observer.js';
 import { TCP_CLOSE_REASONS, type TcpStats } from '../net/tcp.js';
 import { ParseOutcome } from '../wire/query.js';
-import type { ComputedHealth } from '../health/computed.js';
+import { allEndpoints } from '../health/endpoints.js';
 import type { TransitionTracker } from '../snapshot/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import { decisionCacheStats } from '../routing/decide.js';
@@ -139,12 +139,8 @@ export class Telemetry {
       collect() {
         this.reset();
         const snap = deps.holder.current();
-        const health = snap.health as Partial<ComputedHealth>;
         for (const [name, r] of snap.regions) {
-          for (const e of [...r.v4, ...r.v6, ...r.hosts]) {
-            const v = health.regions?.get(name)?.endpoints.get(e.address);
-            this.set({ region: name, endpoint: e.address }, v?.up === false ? 0 : 1);
-          }
+          for (const e of allEndpoints(r)) this.set({ region: name, endpoint: e.address }, snap.health.endpointUp(name, e.address) ? 1 : 0);
         }
       },
     });

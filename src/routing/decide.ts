@@ -192,7 +192,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth): FamilyEligibility {
   const endpoints = r.answering[family].length;
   if (endpoints === 0) return { endpoints, eligible: false, reason: `no ${FAMILY_LABEL[family]} endpoints` };
-  // A HealthView without per-family data (no health computed yet) judges the region as a whole.
+  // A region without per-family data (no health computed for it yet) is judged as a whole.
   const fh = h.families?.[family] ?? { up: h.up, reason: h.reason };
   if (h.drained) return { endpoints, eligible: false, reason: `drained; ${fh.reason}` };
   return { endpoints, eligible: fh.up, reason: fh.reason };
