@@ -22,6 +22,7 @@ import { EXAMPLE_ZONE } from '../test/helpers/server.js';
 import { buildUnlessNpmDid, freePort, HOST, killAll, ROOT, runBench, startWatchdog, stop, track, ZONE } from './lib.js';
 import { dnsperfLoad, loadArgs, nameWire, parseDnsperfWithSizes, runDnsperf, waitForDns, type DnsperfResult, type PacketSizes } from './lib.js';
 import { fmt, rcodeText, table } from './lib.js';
+import { seededRng } from '../src/util/rng.js';
 
 const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10) || 10));
 /** The whole bench must be over well within 3 minutes. */
@@ -73,19 +74,8 @@ function ecsHex(a: number, b: number, c: number): string {
 
 // ---------------------------------------------------------------------------------------------- query files
 
-/** Deterministic PRNG (mulberry32) so query files are the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function staticQueries(): string {
-  const r = rng(1);
+  const r = seededRng(1); // seeded: the query files are the same on every run
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const lines: string[] = [];
   for (let i = 0; i < 2000; i++) {
@@ -117,7 +107,7 @@ function serviceQueries(): string {
 
 /** dnsperf -B input: 2-byte length + raw query; 4096 distinct IPv4 /24s and 512 IPv6 /56s. */
 function ecsSpreadQueries(): Buffer {
-  const r = rng(2);
+  const r = seededRng(2);
   const parts: Buffer[] = [];
   const push = (q: Buffer) => {
     const len = Buffer.alloc(2);

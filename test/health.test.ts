@@ -8,16 +8,18 @@ import { afterEach, describe, mock, test } from 'node:test';
 import { pino } from 'pino';
 import { RRType } from '../src/wire/constants.js';
 import { Locator } from '../src/geo/locator.js';
-import { computeHealth, type ComputedHealth, type ProbeIndex } from '../src/health/computed.js';
+import { computeHealth, type ProbeIndex } from '../src/health/computed.js';
+import { healthWith } from './helpers/health-view.js';
 import { applyResult, endpointVerdict, freshnessFor } from '../src/health/machine.js';
-import type { HealthView, RegionHealth } from '../src/health/view.js';
+import { ALL_UP, HealthView, type RegionHealth } from '../src/health/view.js';
+import { allEndpoints } from '../src/health/endpoints.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import { SnapshotManager } from '../src/snapshot/manager.js';
 import type { Snapshot } from '../src/snapshot/types.js';
 import type { RegionIndex } from '../src/model/indexes.js';
 import { decide } from '../src/routing/decide.js';
 import type { Client } from '../src/routing/decision.js';
-import { seededRng } from '../src/routing/select.js';
+import { seededRng } from '../src/util/rng.js';
 import { LATENCY_MAX_AGE_MS } from '../src/store/latency.js';
 import { StateCache } from '../src/store/state-cache.js';
 import { emptyState, probeKey, type LearnedLatency, type RegionRegistration } from '../src/store/types.js';
@@ -95,7 +97,7 @@ function probes(entries: [region: string, endpoint: string, prober: string, stat
   return m;
 }
 
-function regionHealth(view: ComputedHealth, name: string) {
+function regionHealth(view: HealthView, name: string) {
   const r = view.regions.get(name);
   assert.ok(r, `region ${name} in the view`);
   return r;
@@ -630,16 +632,42 @@ describe('computeHealth', () => {
 // TTL halving through decide
 // ---------------------------------------------------------------------------------------------------------
 
+describe('HealthView: one concrete type, computed or all up', () => {
+  test('ALL_UP is a HealthView with no data: regions and endpoints up, endpoints unverified, with reasons', () => {
+    assert.ok(ALL_UP instanceof HealthView);
+    const r = ALL_UP.region('a');
+    assert.deepEqual([r.up, r.drained, r.unstable, r.reason, r.endpoints.size], [true, false, false, 'no health data: up', 0]);
+    assert.equal(ALL_UP.endpointUp('a', A_EPS[0]!), true);
+    const v = ALL_UP.explain('a', A_EPS[0]!, NOW);
+    assert.deepEqual([v.up, v.unverified, v.since, v.reason, v.probers], [true, true, undefined, 'no reports yet (up, unverified)', []]);
+    assert.equal(ALL_UP.nextChangeAt, undefined);
+  });
+
+  test('a computed view is the same type: its region records carry the endpoint verdicts, no cast needed', () => {
+    const at = NOW - 1000;
+    const view = computeHealth(regionsOf(), probes([['a', A_EPS[0]!, 'n', st({ at, up: false, okStreak: 0, failStreak: 3 })]]), new Map(), NOW);
+    assert.ok(view instanceof HealthView);
+    assert.equal(view.region('a').endpoints.get(A_EPS[0]!)?.up, false);
+    assert.equal(view.region('a').endpoints.get(A_EPS[1]!)?.up, true);
+    // A region the view does not know reads as ALL_UP reads every region.
+    assert.deepEqual(view.region('nowhere'), ALL_UP.region('nowhere'));
+  });
+
+  test('allEndpoints: the IPv4, then the IPv6, then the hostname endpoints, each in declared order', () => {
+    const lists = { v4: [{ a: 1 }, { a: 2 }], v6: [{ a: 3 }], hosts: [{ a: 4 }] };
+    assert.deepEqual(allEndpoints(lists), [{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }]);
+    const a = regionsOf().get('a')!;
+    assert.deepEqual(allEndpoints(a).map((e) => e.address), A_EPS);
+  });
+});
+
 describe('decide: TTL halving while a candidate region is unstable', () => {
   function client(address: string): Client {
     const bytes = Buffer.alloc(16);
     addressBytes(address, 4).copy(bytes);
     return { address: bytes, family: 4, sourcePrefix: 32, viaEcs: false };
   }
-  const stub = (h: Partial<Record<string, Partial<RegionHealth>>>): HealthView => ({
-    region: (name) => ({ up: true, drained: false, reason: 'test: up', unstable: false, ...h[name] }),
-    endpointUp: () => true,
-  });
+  const stub = (h: Partial<Record<string, Partial<RegionHealth>>>) => (regions: Map<string, RegionIndex>) => healthWith(regions.keys(), (name) => h[name] ?? {});
   function snapWith(health: HealthView | ((r: Map<string, RegionIndex>) => HealthView), ttl = 31): Snapshot {
     return buildSnapshot(zoneSet(ttl), { version: 1, nodeId: 'n', state: { health } });
   }
@@ -922,7 +950,7 @@ describe('SnapshotManager', () => {
     return {
       cache,
       manager,
-      health: () => manager.holder.current().health as ComputedHealth,
+      health: () => manager.holder.current().health,
       advance: (ms: number) => {
         now += ms;
       },

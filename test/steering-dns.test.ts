@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { RRType } from '../src/wire/constants.js';
 import type { DecodedMessage } from '../src/wire/decode.js';
 import type { ExplainResult } from '../src/answer/explain.js';
+import { seededRng } from '../src/util/rng.js';
 import { ecsOption, udpQuery } from './helpers/dns-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -130,11 +131,8 @@ describe('steering over DNS', () => {
 
 describe('explain agrees with DNS', () => {
   test('for 300 random clients, IPv4 and IPv6, A and AAAA, several policies', async () => {
-    let seed = 12345;
-    const rnd = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
+    const rng = seededRng(12345);
+    const rnd = (n: number) => Math.floor(rng() * n);
     const v4Bases = ['81.2.69', '5.10.1', '5.10.20', '8.8.8', '64.0.7', '203.0.113', '192.0.2', '100.64.3'];
     const v6Bases = ['2001:db8:1:', '2001:db8:2:', '2001:db8:99:', '2a00:1450:'];
     for (let i = 0; i < 300; i++) {

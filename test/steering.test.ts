@@ -11,20 +11,21 @@ import { greatCircleKm, rttFromDistanceMs } from '../src/geo/distance.js';
 import { Locator } from '../src/geo/locator.js';
 import type { CustomLocation } from '../src/geo/networks.js';
 import type { PrefixEntry } from '../src/geo/prefix-map.js';
-import { ALL_UP, type HealthView } from '../src/health/view.js';
+import type { HealthView } from '../src/health/view.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import type { Snapshot } from '../src/snapshot/types.js';
-import type { ServiceIndex } from '../src/model/indexes.js';
+import type { RegionIndex, ServiceIndex } from '../src/model/indexes.js';
 import { decide } from '../src/routing/decide.js';
 import type { Client, Decision } from '../src/routing/decision.js';
 import { smoothLatency } from '../src/store/latency.js';
 import type { MeasuredLatency } from '../src/geo/latency-table.js';
-import { seededRng, type Rng } from '../src/routing/select.js';
+import { seededRng, type Rng } from '../src/util/rng.js';
 import { addressBytes, parseCidr } from '../src/util/cidr.js';
 import { loadZoneSources, parseLatencyClient } from '../src/model/loader.js';
 import type { LatencyClient } from '../src/model/types.js';
 import { GEO_FIXTURE } from './helpers/geo-fixture.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
+import { healthWith } from './helpers/health-view.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -115,21 +116,16 @@ interface HealthSpec {
   endpointsDown?: string[];
 }
 
-/** A HealthView stub: regions up unless listed, endpoints up unless listed. */
-function healthView(h: HealthSpec = {}): HealthView {
+/** The snapshot's regions up unless listed, endpoints up unless listed. */
+function healthView(regions: Map<string, RegionIndex>, h: HealthSpec = {}): HealthView {
   const down = new Set(h.down ?? []);
   const drained = new Set(h.drained ?? []);
-  const epDown = new Set(h.endpointsDown ?? []);
-  return {
-    // Starts from the all-up record, so fields this test does not steer by keep their neutral values.
-    region: (name) => ({
-      ...ALL_UP.region(name),
-      up: !down.has(name),
-      drained: drained.has(name),
-      reason: down.has(name) ? 'test: down' : drained.has(name) ? 'test: drained' : 'test: up',
-    }),
-    endpointUp: (region, address) => !epDown.has(`${region}/${address}`),
-  };
+  const epDown = (h.endpointsDown ?? []).map((e) => e.split('/') as [string, string]);
+  return healthWith(
+    regions.keys(),
+    (name) => ({ up: !down.has(name), drained: drained.has(name), reason: down.has(name) ? 'test: down' : drained.has(name) ? 'test: drained' : 'test: up' }),
+    epDown,
+  );
 }
 
 function measured(client: string, region: string, rttMs: number): MeasuredLatency {
@@ -154,7 +150,7 @@ function build(z: ZoneSpec, s: StateSpec = {}): Snapshot {
   return buildSnapshot(loaded.zoneSet!, {
     version: 1,
     nodeId: 'n',
-    state: { locator: s.locator ?? LOCATOR, measured: s.measured ?? [], health: healthView(s.health) },
+    state: { locator: s.locator ?? LOCATOR, measured: s.measured ?? [], health: (regions) => healthView(regions, s.health) },
   });
 }
 

@@ -14,7 +14,7 @@ import type { ClientLocation } from '../geo/locator.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { addressBytes, parseCidr } from '../util/cidr.js';
 import type { Candidate } from '../routing/decision.js';
-import type { Rng } from '../routing/select.js';
+import type { Rng } from '../util/rng.js';
 
 export interface ExplainRequest {
   name: string;

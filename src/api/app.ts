@@ -28,11 +28,11 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
 }
 
 export function buildApp(deps: ApiDeps): FastifyInstance {
+  // Typed as Fastify's base logger (pino's Logger is one), so the app is a plain FastifyInstance rather than
+  // one parameterised by pino's Logger type.
+  const loggerInstance: FastifyBaseLogger = deps.log;
   const app = Fastify({
-    // pino's Logger and Fastify's base logger differ only in optional members. The cast also fixes the app's
-    // logger type parameter, which the rule below cannot see.
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-    loggerInstance: deps.log as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: JSON_BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },

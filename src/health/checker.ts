@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import type { RegionIndex } from '../model/indexes.js';
 import type { ProbeUpdate } from './probe-state.js';
+import { allEndpoints } from './endpoints.js';
 import type { HealthCheck } from '../model/types.js';
 
 export interface CheckResult {
@@ -72,7 +73,7 @@ export class ActiveChecker {
     for (const [name, r] of regions) {
       const check = r.region.check;
       if (!check) continue;
-      for (const ep of [...r.v4, ...r.v6, ...r.hosts]) {
+      for (const ep of allEndpoints(r)) {
         const key = `${name}|${ep.address}|${JSON.stringify(check)}`;
         wanted.set(key, { key, region: name, address: ep.address, family: ep.family, check });
       }

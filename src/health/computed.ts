@@ -6,52 +6,13 @@
  */
 import type { RegionIndex } from '../model/indexes.js';
 import type { DrainRecord, ProberState } from './probe-state.js';
-import { endpointVerdict, freshnessFor, type EndpointVerdict } from './machine.js';
+import { freshnessFor } from './machine.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
-import type { FamilyHealth, HealthView, RegionHealth } from './view.js';
+import { HealthView, type EndpointState, type FamilyHealth, type RegionVerdict } from './view.js';
+import { allEndpoints } from './endpoints.js';
 
 /** Probe states by `${region}|${endpoint}`, then by prober. */
 export type ProbeIndex = Map<string, Map<string, ProberState>>;
-
-export interface EndpointState {
-  up: boolean;
-  /** No fresh report: up because there is no evidence against it. */
-  unverified: boolean;
-  since: number | undefined;
-}
-
-export interface RegionVerdict extends RegionHealth {
-  drain?: DrainRecord;
-  endpoints: Map<string, EndpointState>;
-  upCount: number;
-  freshnessMs: number;
-}
-
-export class ComputedHealth implements HealthView {
-  readonly regions = new Map<string, RegionVerdict>();
-  /** When the view changes by itself (a report going stale, instability ending): rebuild then. */
-  nextChangeAt: number | undefined;
-
-  constructor(
-    private readonly probes: ProbeIndex,
-    readonly builtAt: number,
-  ) {}
-
-  region(name: string): RegionHealth {
-    return this.regions.get(name) ?? UNKNOWN;
-  }
-
-  endpointUp(region: string, address: string): boolean {
-    return this.regions.get(region)?.endpoints.get(address)?.up ?? true;
-  }
-
-  /** The full verdict with reasons and per-prober views, from the states as they are now. */
-  explain(region: string, address: string, now = Date.now()): EndpointVerdict {
-    const states = this.probes.get(`${region}|${address}`);
-    const freshness = this.regions.get(region)?.freshnessMs ?? freshnessFor(undefined);
-    return endpointVerdict(states ? [...states] : [], now, freshness);
-  }
-}
 
 /** One family of a region: its answering endpoints (families.ts), how many are up, and the minimum. */
 function familyHealth(r: RegionIndex, family: AddressFamily, states: Map<string, EndpointState>): FamilyHealth & { endpoints: number } {
@@ -65,10 +26,8 @@ function familyHealth(r: RegionIndex, family: AddressFamily, states: Map<string,
   return { up: ok, reason, endpoints: list.length };
 }
 
-const UNKNOWN: RegionHealth = { up: true, drained: false, reason: 'no health data: up', unstable: false };
-
-export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIndex, drains: Map<string, DrainRecord>, now: number): ComputedHealth {
-  const view = new ComputedHealth(probes, now);
+export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIndex, drains: Map<string, DrainRecord>, now: number): HealthView {
+  const verdicts = new Map<string, RegionVerdict>();
   let next: number | undefined;
   const note = (t: number) => {
     if (t > now && (next === undefined || t < next)) next = t;
@@ -78,33 +37,31 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
     const endpoints = new Map<string, EndpointState>();
     let upCount = 0;
     let recentChange = false;
-    for (const list of [r.v4, r.v6, r.hosts]) {
-      for (const ep of list) {
-        const states = probes.get(`${name}|${ep.address}`);
-        let fresh = 0;
-        let down = 0;
-        if (states) {
-          for (const s of states.values()) {
-            note(s.at + freshness + 1);
-            // A state change within the freshness window counts as flapping (shorter TTLs until it settles).
-            if (s.transitions > 0 && now - s.since < freshness) {
-              recentChange = true;
-              note(s.since + freshness + 1);
-            }
-            if (now - s.at > freshness) continue;
-            fresh++;
-            if (!s.up) down++;
+    for (const ep of allEndpoints(r)) {
+      const states = probes.get(`${name}|${ep.address}`);
+      let fresh = 0;
+      let down = 0;
+      if (states) {
+        for (const s of states.values()) {
+          note(s.at + freshness + 1);
+          // A state change within the freshness window counts as flapping (shorter TTLs until it settles).
+          if (s.transitions > 0 && now - s.since < freshness) {
+            recentChange = true;
+            note(s.since + freshness + 1);
           }
+          if (now - s.at > freshness) continue;
+          fresh++;
+          if (!s.up) down++;
         }
-        // Down when a majority of the fresh probers say so; no fresh report is no evidence (up, unverified).
-        const up = fresh === 0 || down * 2 <= fresh;
-        let since: number | undefined;
-        if (fresh > 0 && states) {
-          for (const s of states.values()) if (now - s.at <= freshness && s.up === up && (since === undefined || s.since > since)) since = s.since;
-        }
-        endpoints.set(ep.address, { up, unverified: fresh === 0, since });
-        if (up) upCount++;
       }
+      // Down when a majority of the fresh probers say so; no fresh report is no evidence (up, unverified).
+      const up = fresh === 0 || down * 2 <= fresh;
+      let since: number | undefined;
+      if (fresh > 0 && states) {
+        for (const s of states.values()) if (now - s.at <= freshness && s.up === up && (since === undefined || s.since > since)) since = s.since;
+      }
+      endpoints.set(ep.address, { up, unverified: fresh === 0, since });
+      if (up) upCount++;
     }
     const drain = drains.get(name);
     const families = { ipv4: familyHealth(r, 'ipv4', endpoints), ipv6: familyHealth(r, 'ipv6', endpoints) };
@@ -123,7 +80,7 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
       reason = `${head}: IPv4 ${detail('ipv4')}; IPv6 ${detail('ipv6')}`;
     }
     if (drain) reason = `drained since ${new Date(drain.since).toISOString()}${drain.reason ? `: ${drain.reason}` : ''}; ${reason}`;
-    view.regions.set(name, {
+    verdicts.set(name, {
       up,
       drained: drain !== undefined,
       reason,
@@ -135,6 +92,5 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
       freshnessMs: freshness,
     });
   }
-  view.nextChangeAt = next;
-  return view;
+  return new HealthView(verdicts, probes, next);
 }

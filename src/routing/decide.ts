@@ -11,7 +11,8 @@ import type { RoutingView } from './view.js';
 import type { Candidate, Client, Decision, FamilyEligibility } from './decision.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
-import { seededRng, subnetHash, weightedOrder, weightedPick, type Rng } from './select.js';
+import { subnetHash, weightedOrder, weightedPick } from './select.js';
+import { seededRng, type Rng } from '../util/rng.js';
 
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
@@ -191,7 +192,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth): FamilyEligibility {
   const endpoints = r.answering[family].length;
   if (endpoints === 0) return { endpoints, eligible: false, reason: `no ${FAMILY_LABEL[family]} endpoints` };
-  // A HealthView without per-family data (no health computed yet) judges the region as a whole.
+  // A region without per-family data (no health computed for it yet) is judged as a whole.
   const fh = h.families?.[family] ?? { up: h.up, reason: h.reason };
   if (h.drained) return { endpoints, eligible: false, reason: `drained; ${fh.reason}` };
   return { endpoints, eligible: fh.up, reason: fh.reason };

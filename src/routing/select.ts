@@ -1,6 +1,5 @@
 /** Weighted choices, either from an injected rng or from a seed derived from the client subnet (stable). */
-
-export type Rng = () => number;
+import type { Rng } from '../util/rng.js';
 
 /** FNV-1a over the first `bits` bits of an address, so every client in that block hashes alike. */
 export function subnetHash(addr: Buffer, bits: number, salt: string): number {
@@ -11,18 +10,6 @@ export function subnetHash(addr: Buffer, bits: number, salt: string): number {
   if (rest) h = Math.imul(h ^ (addr[whole]! & ((0xff << (8 - rest)) & 0xff)), 0x01000193);
   for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: a small seeded generator, enough to spread choices evenly. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One item, chosen with probability proportional to weight (all-zero weights: uniform). */

@@ -89,10 +89,9 @@ export class SnapshotManager {
   /** The earliest moment the snapshot changes by itself. */
   private scheduleTimed(snap: Snapshot): void {
     clearTimeout(this.timed);
-    const health = snap.health as { nextChangeAt?: number };
     const now = this.now();
     // Only future expiries: an expired value left in the state used to re-arm a 5 ms rebuild loop.
-    const candidates = [health.nextChangeAt, this.deps.cache.nextLatencyExpiry(LATENCY_MAX_AGE_MS, now)].filter((t): t is number => t !== undefined);
+    const candidates = [snap.health.nextChangeAt, this.deps.cache.nextLatencyExpiry(LATENCY_MAX_AGE_MS, now)].filter((t): t is number => t !== undefined);
     if (candidates.length === 0) return;
     const delay = Math.max(0, Math.min(...candidates) - now) + 5;
     // setTimeout takes at most 2^31-1 ms; a later change is re-planned by the rebuilds in between.

@@ -4,7 +4,6 @@
  */
 import type { Logger } from 'pino';
 import type { Snapshot } from './types.js';
-import { ComputedHealth } from '../health/computed.js';
 
 export interface Transition {
   at: number;
@@ -29,14 +28,12 @@ export class TransitionTracker {
     const prev = this.last;
     this.last = next;
     if (!prev || prev.health === next.health) return;
-    const before = prev.health as Partial<ComputedHealth>;
-    const after = next.health as Partial<ComputedHealth>;
-    if (!after.regions) return;
     const now = Date.now();
-    for (const [name, r] of after.regions) {
-      const old = before.regions?.get(name);
+    for (const [name, r] of next.health.regions) {
+      // A region new to this snapshot, or known only now (the first health computed), has no transition.
+      const old = prev.health.regions.get(name);
       if (!old) continue;
-      const explain = (address: string) => (next.health instanceof ComputedHealth ? next.health.explain(name, address, now).reason : '');
+      const explain = (address: string) => next.health.explain(name, address, now).reason;
       for (const [address, v] of r.endpoints) {
         const was = old.endpoints.get(address);
         if (was && was.up !== v.up) this.record({ at: now, region: name, endpoint: address, up: v.up, reason: explain(address) });

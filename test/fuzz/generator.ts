@@ -10,23 +10,18 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { ParseOutcome, type ParsedQuery } from '../../src/wire/query.js';
 import { RrlOutcome, type AnswerInfo, type Peer, type Transport } from '../../src/answer/responder.js';
 import { buildSnapshot } from '../../src/snapshot/build.js';
+import { seededRng } from '../../src/util/rng.js';
 import { loadZoneSources } from '../../src/model/loader.js';
 import { buildQuery, ecsOption, type EdnsSpec } from '../helpers/dns-client.js';
 import { EXAMPLE_ZONE } from '../helpers/server.js';
 
 export const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_d15c) >>> 0;
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
+/** The project's seeded generator (src/util/rng.ts) with the draws the generator needs: a seed replays a run. */
 export class Rng {
-  private s: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRng(seed);
   }
   /** Integer in [0, n). */
   int(n: number): number {

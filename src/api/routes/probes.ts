@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { canonicalIpv6, ipFamily } from '../../wire/ip.js';
 import { canonical } from '../../wire/name.js';
 import type { ProberState, ProbeUpdate } from '../../health/probe-state.js';
+import { allEndpoints } from '../../health/endpoints.js';
 import { DEFAULTS } from '../../model/loader.js';
 import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
@@ -78,7 +79,7 @@ export function registerProbeRoutes(app: FastifyInstance, deps: ApiDeps): void {
         let endpoint = canonicalOf.get(r.endpoint);
         if (endpoint === undefined) canonicalOf.set(r.endpoint, (endpoint = canonicalEndpoint(r.endpoint)));
         let addresses = addressesOf.get(r.region);
-        if (addresses === undefined) addressesOf.set(r.region, (addresses = new Set([...region.v4, ...region.v6, ...region.hosts].map((e) => e.address))));
+        if (addresses === undefined) addressesOf.set(r.region, (addresses = new Set(allEndpoints(region).map((e) => e.address))));
         if (!addresses.has(endpoint))
           throw Errors.badRequest(`endpoint ${r.endpoint} is not in region "${r.region}"`, `results[${i}].endpoint`);
         const check = region.region.check;

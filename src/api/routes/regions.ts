@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { canonical } from '../../wire/name.js';
-import { ComputedHealth, type RegionVerdict } from '../../health/computed.js';
+import { allEndpoints } from '../../health/endpoints.js';
 import type { Snapshot } from '../../snapshot/types.js';
 import type { RegionRegistration } from '../../store/types.js';
 import { readRegionJson, regionNameProblem } from '../../model/loader.js';
@@ -89,19 +89,18 @@ export function regionView(snap: Snapshot, name: string) {
   const r = snap.regions.get(name);
   if (!r) return undefined;
   const region = r.region;
-  const h = snap.health.region(name) as Partial<RegionVerdict> & { up: boolean; drained: boolean; reason: string; unstable: boolean };
-  const computed = snap.health instanceof ComputedHealth ? snap.health : undefined;
+  const h = snap.health.region(name);
   const now = Date.now();
-  const endpoints = [...r.v4, ...r.v6, ...r.hosts].map((e) => {
-    const v = computed?.explain(name, e.address, now);
+  const endpoints = allEndpoints(r).map((e) => {
+    const v = snap.health.explain(name, e.address, now);
     return {
       address: e.address,
       weight: e.weight,
-      up: h.endpoints?.get(e.address)?.up ?? true,
-      unverified: v?.unverified ?? true,
-      since: v?.since !== undefined ? new Date(v.since).toISOString() : null,
-      reason: v?.reason ?? 'no reports yet (up, unverified)',
-      probers: (v?.probers ?? []).map((p) => ({
+      up: snap.health.endpointUp(name, e.address),
+      unverified: v.unverified,
+      since: v.since !== undefined ? new Date(v.since).toISOString() : null,
+      reason: v.reason,
+      probers: v.probers.map((p) => ({
         prober: p.prober,
         up: p.up,
         fresh: p.fresh,
