@@ -15,7 +15,7 @@ import { SigningKey } from '../src/dnssec/algorithms.js';
 import { CDNSKEY_DELETE, CDS_DELETE, dsRdata, keyTag } from '../src/dnssec/dnskey.js';
 import { nodataNsec, nsecRdata, nxnameNsec, referralNsec } from '../src/dnssec/denial.js';
 import { compareNames, immediateSuccessor, successorBeside } from '../src/dnssec/names.js';
-import { presentRdata, presentRecord } from '../src/dnssec/present.js';
+import { keyPresentation, presentRdata, presentRecord } from '../src/dnssec/present.js';
 import { parseRrsig, signRRset, verifyRRset, type RRset } from '../src/dnssec/rrsig.js';
 import { HEADER_SIZE, RRType } from '../src/wire/constants.js';
 import { decodeMessage } from '../src/wire/decode.js';
@@ -57,6 +57,14 @@ describe('RFC 6605 6.1: ECDSAP256SHA256', () => {
       presentRecord('example.net', 3600, RRType.DS, dsRdata('example.net', key.dnskey)),
       'example.net. 3600 IN DS 55648 13 2 B4C8C1FE2E7477127B27115656AD6256F424625BF5C1E2770CE6D6E37DF61D17',
     );
+  });
+
+  test('keyPresentation gives both lines the contract returns, from the public key alone', () => {
+    assert.deepEqual(keyPresentation('example.net.', 3600, key.dnskey), {
+      dnskey: presentRecord('example.net', 3600, RRType.DNSKEY, key.dnskey),
+      ds: 'example.net. 3600 IN DS 55648 13 2 B4C8C1FE2E7477127B27115656AD6256F424625BF5C1E2770CE6D6E37DF61D17',
+    });
+    assert.throws(() => keyPresentation('example..net', 3600, key.dnskey), /empty label/);
   });
 
   test("the RFC's RRSIG verifies over our canonical form, and a changed record does not", () => {

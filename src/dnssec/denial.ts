@@ -4,7 +4,8 @@
  * successor and whose bitmap is NXNAME + RRSIG + NSEC (3.1); a name without the asked type gets the same NSEC
  * shape with the types that do exist there (3.2; an empty non-terminal: RRSIG + NSEC only); the NSEC at an
  * unsigned delegation points beside the child zone and has no DS bit (3.4). Each of these NSECs is then signed
- * like any RRset (rrsig.ts), with the zone's negative TTL.
+ * like any RRset (rrsig.ts), with the negative TTL (RFC 9077: the lesser of the SOA's TTL and its MINIMUM). With
+ * DO=1 a missing name is answered NOERROR (RFC 9824 3.1); the NXDOMAIN stays for DO=0.
  */
 import { RRType } from '../wire/constants.js';
 import { canonicalNameWire, immediateSuccessor, successorBeside } from './names.js';

@@ -47,9 +47,14 @@ function isDigits(raw: Buffer, at: number): boolean {
   return true;
 }
 
-/** The labels of a name, leftmost first, as lowercase bytes; the root has none. */
+/** The labels of a name, leftmost first, as lowercase bytes; the root has none. A trailing dot is allowed. */
 export function nameLabels(name: string): Buffer[] {
-  return name === '' ? [] : name.split('.').map(labelBytes);
+  const text = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name;
+  if (text === '') return [];
+  return text.split('.').map((label) => {
+    if (label === '') throw new Error(`"${name}" has an empty label`);
+    return labelBytes(label);
+  });
 }
 
 /** The text form of one label's bytes: the query parser's escapes (wire/query.ts). */

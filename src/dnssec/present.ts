@@ -5,7 +5,7 @@
  * any other type as RFC 3597 `\# length hex`.
  */
 import { RRType, typeName } from '../wire/constants.js';
-import { parseDnskey } from './dnskey.js';
+import { dsRdata, parseDnskey } from './dnskey.js';
 import { nameLabels, readWireName } from './names.js';
 import { parseRrsig } from './rrsig.js';
 import { decodeTypeBitmap } from './type-bitmap.js';
@@ -59,6 +59,14 @@ export function presentRdata(type: number, rdata: Buffer): string {
     default:
       return `\\# ${rdata.length}${rdata.length ? ' ' + rdata.toString('hex') : ''}`;
   }
+}
+
+/**
+ * What `gslb dnssec ds` prints and `GET /v1/zones/:zone/dnssec` returns for one key: its DNSKEY and its DS
+ * (digest type 2) as full RRs. Takes the public rdata only, so no private key reaches that code.
+ */
+export function keyPresentation(zone: string, ttl: number, dnskey: Buffer): { dnskey: string; ds: string } {
+  return { dnskey: presentRecord(zone, ttl, RRType.DNSKEY, dnskey), ds: presentRecord(zone, ttl, RRType.DS, dsRdata(zone, dnskey)) };
 }
 
 /** One full RR: `owner. TTL IN TYPE rdata`. */
