@@ -4,7 +4,7 @@
  * NSECs of RFC 9824 for a missing name, a NODATA and a referral) is written as a master file and handed to
  * NLnet Labs' ldns-verify-zone, which checks every RRSIG against the zone's DNSKEYs and the NSEC chain. The DS
  * is compared with ldns-key2ds. A zone with one record changed after signing must fail, so the check can fail.
- * Needs `ldnsutils` (.ci/run installs it).
+ * Needs `ldnsutils` (.ci/run installs it). KEEP_DNSSEC_DIR=1 keeps the zone files and prints where they are.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
