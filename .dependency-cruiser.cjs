@@ -2,7 +2,7 @@
  * The layer rule, checked by `npm run lint`: each folder under src/ may import only the folders listed for it
  * (all below it), and nothing may form a cycle. Bottom to top:
  *
- *   wire ← util ← model, protect ← geo, health ← store ← routing ← snapshot ← answer ← net ← metrics ← config ← api
+ *   wire ← util ← model, protect, dnssec ← geo, health ← store ← routing ← snapshot ← answer ← net ← metrics ← config ← api
  *
  * with the composition root (server.ts and the cli files) on top. log.ts and version.ts import nothing of ours
  * and anyone may use them.
@@ -14,16 +14,18 @@ const LAYERS = {
   util: ['wire'],
   model: ['wire', 'util'],
   protect: ['wire', 'util'],
+  /** DNSSEC signing (keys, canonical form, RRSIG, compact denial, signature cache): a library the server composes. */
+  dnssec: ['wire', 'util'],
   geo: ['wire', 'util', 'model'],
   health: ['wire', 'util', 'model'],
-  store: ['wire', 'util', 'model', 'geo', 'health'],
+  store: ['wire', 'util', 'model', 'dnssec', 'geo', 'health'],
   routing: ['wire', 'util', 'model', 'geo', 'health'],
-  snapshot: ['wire', 'util', 'model', 'geo', 'health', 'store', 'routing'],
-  answer: ['wire', 'util', 'model', 'protect', 'geo', 'health', 'routing', 'snapshot'],
+  snapshot: ['wire', 'util', 'model', 'dnssec', 'geo', 'health', 'store', 'routing'],
+  answer: ['wire', 'util', 'model', 'protect', 'dnssec', 'geo', 'health', 'routing', 'snapshot'],
   net: ['wire', 'util', 'model', 'protect', 'answer'],
-  metrics: ['wire', 'util', 'model', 'protect', 'geo', 'health', 'routing', 'snapshot', 'answer', 'net'],
+  metrics: ['wire', 'util', 'model', 'protect', 'dnssec', 'geo', 'health', 'routing', 'snapshot', 'answer', 'net'],
   'config.ts': ['wire', 'util', 'protect', 'store', 'net'],
-  api: ['wire', 'util', 'model', 'protect', 'geo', 'health', 'store', 'routing', 'snapshot', 'answer', 'metrics', 'config.ts'],
+  api: ['wire', 'util', 'model', 'protect', 'dnssec', 'geo', 'health', 'store', 'routing', 'snapshot', 'answer', 'metrics', 'config.ts'],
 };
 const ROOT = ['server.ts', 'cli.ts', 'explain-cli.ts', 'probe-cli.ts', 'guard-setup.ts'];
 

@@ -1,4 +1,4 @@
-/** DNS wire constants (RFC 1035, 6891, 6895, 7871, 5001, 8482). `as const` tables, not enums. */
+/** DNS wire constants (RFC 1035, 6891, 6895, 7871, 5001, 8482, 4034, 7344). `as const` tables, not enums. */
 
 export const RRType = {
   A: 1,
@@ -13,6 +13,11 @@ export const RRType = {
   OPT: 41,
   DS: 43,
   RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  /** RFC 7344: child copies of DS and DNSKEY, for the parent to read. */
+  CDS: 59,
+  CDNSKEY: 60,
   TKEY: 249,
   TSIG: 250,
   IXFR: 251,

@@ -8,7 +8,7 @@
  */
 import { RRClass, RRType } from './constants.js';
 import { ipv4ToBytes, ipv6ToBytes } from './ip.js';
-import type { RecordData, ResourceRecord } from './records.js';
+import type { OpaqueData, RecordData, ResourceRecord } from './records.js';
 
 const POINTER_LIMIT = 0x3fff;
 
@@ -18,10 +18,14 @@ export class BlockWriter {
   /** Canonical name (or suffix) -> absolute offset of its first label in the message. */
   private readonly known = new Map<string, number>();
 
-  /** `base`: absolute offset in the message where this block's first byte will be. */
+  /**
+   * `base`: absolute offset in the message where this block's first byte will be. `compression` false writes
+   * every name in full, as the DNSSEC canonical form (RFC 4034 6.2) needs.
+   */
   constructor(
     private readonly base: number,
     capacity = 512,
+    private readonly compression = true,
   ) {
     this.buf = Buffer.alloc(capacity);
   }
@@ -88,7 +92,7 @@ export class BlockWriter {
   name(name: string, compress = true): void {
     let suffix = name;
     while (suffix !== '') {
-      if (compress) {
+      if (compress && this.compression) {
         const at = this.known.get(suffix);
         if (at !== undefined) {
           this.u16(0xc000 | at);
@@ -111,8 +115,11 @@ export class BlockWriter {
     this.u16(0xc000 | offset);
   }
 
-  /** One RR. `owner` is either a canonical name or an absolute offset to point at. */
-  record(owner: string | number, ttl: number, data: RecordData): void {
+  /**
+   * One RR. `owner` is either a canonical name or an absolute offset to point at. Opaque data (DNSSEC records,
+   * whose rdata the dnssec layer builds) is written as it is.
+   */
+  record(owner: string | number, ttl: number, data: RecordData | OpaqueData): void {
     if (typeof owner === 'number') this.pointer(owner);
     else this.name(owner);
     this.u16(data.type);
@@ -128,7 +135,12 @@ export class BlockWriter {
     this.record(ownerOffset ?? rr.name, rr.ttl, rr.data);
   }
 
-  private rdata(data: RecordData): void {
+  /** One record's rdata, without its length. */
+  rdata(data: RecordData | OpaqueData): void {
+    if ('raw' in data) {
+      this.bytes(data.raw);
+      return;
+    }
     switch (data.type) {
       case RRType.A:
         this.ensure(4);
