@@ -3,9 +3,13 @@
 #   docker run --rm -p 127.0.0.1:8053:8053/udp -p 127.0.0.1:8053:8053/tcp -p 127.0.0.1:8080:8080 gslb
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
+# A C toolchain for the batched UDP I/O module (native/); only the built .node file reaches the final image.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json ./
 # Scripts are skipped here because `prepare` compiles, and the sources are not copied yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY native ./native
+RUN node native/build.mjs
 COPY src ./src
 RUN npx tsc -p tsconfig.json
 
@@ -16,6 +20,8 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` needs the TypeScript compiler, which a production install does not have.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# Copying fails the image build when the module did not build: an image should not quietly run dgram.
+COPY --from=build /app/native/build/Release/udp_batch.node ./native/build/Release/udp_batch.node
 COPY zones ./zones
 COPY geoip ./geoip
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -39,6 +39,7 @@ Run "gslb <command> --help" for a command's options.`,
   --rrl-slip N         GSLB_RRL_SLIP    every Nth limited response TC=1       [2; 0: drop all]
   --rrl-exempt CIDRS   GSLB_RRL_EXEMPT  never rate limited, comma-separated   [127.0.0.0/8,::1/128; none]
   --cookie-secret HEX  GSLB_COOKIE_SECRET  server-cookie secret (32 hex digits); twice: NEW, OLD  [random per start]
+  --udp-io MODE        GSLB_UDP_IO      auto|batch|dgram: native recvmmsg/sendmmsg or Node dgram  [auto: batch if built]
 
 Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
   check: `Usage: gslb check [--zones DIR]

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ListenAddress } from './net/udp.js';
+import { UDP_IO_SETTINGS, type ListenAddress, type UdpIoSetting } from './net/udp-io.js';
 import { parseRedisUrl } from './store/redis-connect.js';
 import { parseDuration } from './util/duration.js';
 import { parseCookieSecret } from './protect/cookies.js';
@@ -40,6 +40,10 @@ export interface ServeOptions {
   cookieSecrets: Buffer[];
   /** Replicas that must confirm (Redis WAIT) a write before it answers 2xx; 0 = the primary's acknowledgement. */
   redisMinReplicas: number;
+  /** UDP I/O: the batch module where it loads (auto), always (batch: else no start), or Node's dgram. */
+  udpIo: UdpIoSetting;
+  /** GSLB_UDP_IO_MODULE: load the batch module from this file instead of where the install builds it. */
+  udpIoModule: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -71,6 +75,7 @@ export const SERVE_OPTIONS = {
   rrlExempt: { flag: '--rrl-exempt', env: 'GSLB_RRL_EXEMPT' },
   cookieSecret: { flag: '--cookie-secret', env: 'GSLB_COOKIE_SECRET', repeatable: true },
   redisMinReplicas: { flag: '--redis-min-replicas', env: 'GSLB_REDIS_MIN_REPLICAS' },
+  udpIo: { flag: '--udp-io', env: 'GSLB_UDP_IO' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -141,6 +146,10 @@ function parseProbers(names: string[]): string[] {
   for (const n of out) if (!PROBER_NAME.test(n)) throw new UsageError(`--probers: "${n}" is not a prober name (1-128 letters, digits, "_", ".", ":", "@" or "-")`);
   if (out.length > MAX_PROBERS) throw new UsageError(`--probers: ${out.length} names, at most ${MAX_PROBERS}`);
   return out;
+}
+
+function isUdpIoSetting(text: string): text is UdpIoSetting {
+  return (UDP_IO_SETTINGS as readonly string[]).includes(text);
 }
 
 export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeOptions {
@@ -233,7 +242,12 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   }
   if (cookieSecrets.length > 2) throw new UsageError('--cookie-secret: give at most two, the current secret and then the previous one');
 
+  const udpIoText = one(SERVE_OPTIONS.udpIo) ?? 'auto';
+  if (!isUdpIoSetting(udpIoText)) throw new UsageError(`--udp-io: "${udpIoText}" is not one of ${UDP_IO_SETTINGS.join(', ')}`);
+
   return {
+    udpIo: udpIoText,
+    udpIoModule: env.GSLB_UDP_IO_MODULE || undefined,
     probers,
     rrl: Number(rrlText),
     rrlSlip: Number(slipText),

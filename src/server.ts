@@ -7,7 +7,10 @@ import { buildApp } from './api/app.js';
 import type { ServeOptions } from './config.js';
 import { Responder } from './answer/responder.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './net/tcp.js';
-import { UdpListener, type ListenAddress } from './net/udp.js';
+import { chooseUdpIo, UdpIoUnavailable, type ListenAddress, type UdpIo, type UdpIoChoice } from './net/udp-io.js';
+import { createUdpListener, type UdpListenerDeps } from './net/udp-listener.js';
+import type { BatchListenOptions } from './net/udp-batch.js';
+import { registerUdpIoMetrics } from './metrics/udp-io.js';
 import { createLocator, describeErrors } from './geo/setup.js';
 import { ActiveChecker, type CheckerOptions } from './health/checker.js';
 import type { SnapshotHolder } from './snapshot/holder.js';
@@ -56,6 +59,8 @@ export interface ServerExtras {
   coalesceMs?: number;
   /** How often stale probe states are pruned, and (tests) after how long a state is stale. */
   probers?: ProbePrunerOptions;
+  /** Batch UDP I/O knobs (SO_REUSEPORT; tests: simulated would-block sends). */
+  udpBatch?: BatchListenOptions;
 }
 
 function createStore(opts: ServeOptions, log: Logger): Store {
@@ -69,7 +74,23 @@ function createStore(opts: ServeOptions, log: Logger): Store {
   return new RedisStore(target, log, opts.redisMinReplicas);
 }
 
+/** `--udp-io`: the choice, logged once (a warn line when auto falls back to dgram, saying why). */
+function chooseIo(opts: ServeOptions, log: Logger): UdpIoChoice {
+  let io: UdpIoChoice;
+  try {
+    io = chooseUdpIo(opts.udpIo, opts.udpIoModule);
+  } catch (err) {
+    if (err instanceof UdpIoUnavailable) throw new StartupError(`--udp-io batch: ${err.message}`);
+    throw err;
+  }
+  if (io.fallback !== undefined) log.warn({ udpIo: 'dgram', reason: io.fallback }, `--udp-io auto: using dgram, the batch module does not load: ${io.fallback}`);
+  log.info({ udpIo: io.mode, ...(io.mode === 'batch' ? { file: io.modulePath } : {}) }, `udp io: ${io.mode}`);
+  return io;
+}
+
 export async function startServer(opts: ServeOptions, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
+  const dnsLog = log.child({ module: 'dns' });
+  const io = chooseIo(opts, dnsLog);
   const initialZoneState = fingerprintZoneDir(opts.zonesDir);
   const initial = loadZoneDir(opts.zonesDir);
   if (!initial.zoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
@@ -147,12 +168,11 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   syncTargets();
   holder.onSwap(syncTargets);
 
-  const dnsLog = log.child({ module: 'dns' });
   const guard = createQueryGuard(opts, dnsLog);
   telemetry.protection.rrlTableBytes = guard.rrl?.tableBytes ?? 0;
   const responderUdp = new Responder(holder.current, Math.random, guard);
   const responderTcp = new Responder(holder.current, Math.random, guard);
-  const udp: UdpListener[] = [];
+  const udp: UdpIo[] = [];
   const tcp: TcpListener[] = [];
   const bound: ListenAddress[] = [];
   const stopAll = async () => {
@@ -165,7 +185,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   };
   try {
     for (const at of opts.dns) {
-      const [u, t, port] = await bindPair(at, responderUdp, responderTcp, dnsLog, extras.tcpLimits ?? DEFAULT_TCP_LIMITS, observer);
+      const [u, t, port] = await bindPair(at, { io, responder: responderUdp, log: dnsLog, observer, ...(extras.udpBatch ? { batch: extras.udpBatch } : {}) }, responderTcp, extras.tcpLimits ?? DEFAULT_TCP_LIMITS);
       udp.push(u);
       tcp.push(t);
       telemetry.tcpListeners.push(t);
@@ -176,6 +196,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     await stopAll();
     throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
   }
+
+  registerUdpIoMetrics(telemetry.registry, io.mode, udp);
 
   const reloader = new ZoneReloader({
     dir: opts.zonesDir,
@@ -248,18 +270,11 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
 }
 
 /** UDP and TCP on the same port; with port 0, take UDP's port for TCP (retrying if TCP finds it taken). */
-async function bindPair(
-  at: ListenAddress,
-  ru: Responder,
-  rt: Responder,
-  log: Logger,
-  limits: TcpLimits,
-  observer: QueryObserver | undefined,
-): Promise<[UdpListener, TcpListener, number]> {
+async function bindPair(at: ListenAddress, udp: UdpListenerDeps, rt: Responder, limits: TcpLimits): Promise<[UdpIo, TcpListener, number]> {
   for (let attempt = 0; ; attempt++) {
-    const u = new UdpListener(at, ru, log, observer);
+    const u = createUdpListener(at, udp);
     const port = await u.listen();
-    const t = new TcpListener({ host: at.host, port }, rt, log, limits, observer);
+    const t = new TcpListener({ host: at.host, port }, rt, udp.log, limits, udp.observer);
     try {
       await t.listen();
       return [u, t, port];

@@ -391,6 +391,12 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_zone_reloads_rejected_total',
         'gslb_dns_tcp_connections',
         'gslb_dns_tcp_closed_total',
+        'gslb_udp_io_info',
+        'gslb_udp_oversized_queries_total',
+        'gslb_udp_batch_calls_total',
+        'gslb_udp_batch_datagrams_total',
+        'gslb_udp_send_waits_total',
+        'gslb_udp_send_errors_total',
       ]),
     );
     for (const [name, type] of types) {

@@ -1,47 +1,30 @@
-/** UDP listener: one socket per address, one reused parser, replies sent from the same socket. */
+/** UDP listener on Node's dgram: one socket per address, replies sent from the same socket. */
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import { ParsedQuery } from '../wire/query.js';
-import type { Responder } from '../answer/responder.js';
-import { TIMING_SAMPLE_MASK, type QueryObserver } from './observer.js';
+import { DatagramAnswerer, MAX_UDP_QUERY } from './udp-answer.js';
+import { emptyUdpIoCounters, type ListenAddress, type UdpIo, type UdpIoCounters } from './udp-io.js';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress } from './udp-io.js';
 
-export class UdpListener {
+export class DgramUdpListener implements UdpIo {
+  readonly mode = 'dgram';
   private socket: Socket | undefined;
-  private readonly query = new ParsedQuery();
-  private count = 0;
+  private readonly stats = emptyUdpIoCounters();
 
   constructor(
-    private readonly at: ListenAddress,
-    private readonly responder: Responder,
+    readonly at: ListenAddress,
+    private readonly answerer: DatagramAnswerer,
     private readonly log: Logger,
-    private readonly observer?: QueryObserver,
   ) {}
 
-  /** Resolves with the bound port (useful when asked for port 0). */
   listen(): Promise<number> {
     const v6 = this.at.host.includes(':');
     const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
-      try {
-        const timed = this.observer !== undefined && (++this.count & TIMING_SAMPLE_MASK) === 0;
-        const t0 = timed ? performance.now() : 0;
-        const q = this.query;
-        const outcome = q.parse(msg);
-        const family = rinfo.family === 'IPv6' ? 6 : 4;
-        const out = this.responder.respond(q, outcome, msg, { address: rinfo.address, family }, 'udp');
-        const elapsed = timed ? performance.now() - t0 : -1;
-        if (out) socket.send(out, rinfo.port, rinfo.address, noop);
-        this.observer?.(q, outcome, this.responder.info, 'udp', rinfo.address, elapsed);
-      } catch (err) {
-        // A bug must cost one answer, not the process.
-        this.log.error({ err, peer: rinfo.address }, 'query failed');
-      }
+      const cut = msg.length > MAX_UDP_QUERY;
+      const out = this.answerer.answer(cut ? msg.subarray(0, MAX_UDP_QUERY) : msg, cut, rinfo.address, rinfo.family === 'IPv6' ? 6 : 4);
+      if (out) socket.send(out, rinfo.port, rinfo.address, noop);
     });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
@@ -58,6 +41,11 @@ export class UdpListener {
     if (!socket) return Promise.resolve();
     this.socket = undefined;
     return new Promise((resolve) => socket.close(() => resolve()));
+  }
+
+  counters(): UdpIoCounters {
+    this.stats.oversized = this.answerer.oversized;
+    return this.stats;
   }
 }
 

@@ -1,6 +1,7 @@
 /** Run the compiled CLI (`dist/cli.js`, built by `npm test` before the tests) as a child process. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { udpIoArgs } from './udp-io.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -42,7 +43,7 @@ export interface ServeProcess {
  * another program that execs it (e.g. `ip netns exec NS`), so the child's PID is still the server's.
  */
 export async function startServe(args: string[], opts: { wrap?: string[] } = {}): Promise<ServeProcess> {
-  const argv = [process.execPath, CLI, 'serve', '--log-level', 'info', ...args];
+  const argv = [process.execPath, CLI, 'serve', '--log-level', 'info', ...args, ...udpIoArgs(args, process.env)];
   const full = [...(opts.wrap ?? []), ...argv];
   const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];

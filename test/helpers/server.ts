@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { parseServeOptions } from '../../src/config.js';
 import { startServer, type RunningServer, type ServerExtras } from '../../src/server.js';
 import { writeGeoFixture } from './geo-fixture.js';
+import { udpIoArgs } from './udp-io.js';
 
 export interface TestServer {
   server: RunningServer;
@@ -39,7 +40,7 @@ export async function startTestServer(
   // tested against a real process in reload-safety.test.ts).
   const settle = args.includes('--reload-settle') ? [] : ['--reload-settle', '200ms'];
   const options = parseServeOptions(
-    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', opts.dataDir ?? join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...settle, ...args],
+    ['--zones', dir, '--dns', opts.dns ?? '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', opts.dataDir ?? join(dir, 'data'), '--node-id', opts.nodeId ?? 'test-node', ...geo, ...settle, ...args, ...udpIoArgs(args, opts.env)],
     opts.env ?? {},
   );
   const server = await startServer(options, opts.log ?? pino({ level: 'silent' }), opts.extras);
