@@ -17,15 +17,26 @@ export class YamlFile {
   /** The file's value, or its syntax errors (and keys that are not plain scalars) at their lines. */
   static parse(file: string, text: string): { yaml?: YamlFile; errors: ConfigError[] } {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    // Duplicate keys are found below, in one pass: the parser's own check compares each key with every earlier
+    // one, which made a 10 000-name file take seconds longer to read.
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
     // `linePos` is only filled in when prettyErrors is on, so the line comes from the error's offset.
     const at = (offset: number | undefined): number => (offset === undefined ? 1 : lines.linePos(offset).line);
     const errors: ConfigError[] = doc.errors.map((e) => ({ file, line: at(e.pos[0]), message: e.message.split('\n')[0] ?? e.message }));
     if (errors.length > 0) return { errors };
     visit(doc, {
-      Pair(_, pair) {
-        const key = pair.key as Node | null;
-        if (key && !isScalar(key)) errors.push({ file, line: at(key.range?.[0]), message: 'keys must be plain strings' });
+      Map(_, map) {
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          const key = pair.key as Node | null;
+          if (key && !isScalar(key)) errors.push({ file, line: at(key.range?.[0]), message: 'keys must be plain strings' });
+          if (!isScalar(key)) continue;
+          // Stricter than YAML, for which 1 and "1" are two keys: in the value they are one, and the second
+          // would silently replace the first.
+          const id = String(key.value);
+          if (seen.has(id)) errors.push({ file, line: at(key.range?.[0]), message: 'Map keys must be unique' });
+          seen.add(id);
+        }
       },
     });
     if (errors.length > 0) return { errors };

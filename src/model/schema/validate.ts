@@ -6,8 +6,8 @@
  * value must be rather than which keyword failed.
  */
 import type { TSchema } from 'typebox';
+import { Compile, type Validator } from 'typebox/compile';
 import { Settings } from 'typebox/system';
-import { Value } from 'typebox/value';
 import { X_ERROR, X_UNKNOWN_KEY } from './common.js';
 
 export type Path = readonly (string | number)[];
@@ -47,8 +47,16 @@ interface RawError {
   message: string;
 }
 
+/** Each schema compiled once (TypeBox's JIT: a large zone file is checked in milliseconds, not a second). */
+const compiled = new WeakMap<TSchema, Validator>();
+function validator(schema: TSchema): Validator {
+  let v = compiled.get(schema);
+  if (!v) compiled.set(schema, (v = Compile(schema)));
+  return v;
+}
+
 export function schemaIssues(schema: TSchema, value: unknown): Issue[] {
-  if (Value.Check(schema, value)) return [];
+  if (validator(schema).Check(value)) return [];
   const errors = collectErrors(schema, value);
   const dropped = alternativesNotTaken(schema, value, errors);
   return errors.filter((e) => !dropped.has(e)).flatMap((e) => issuesOf(schema, value, e));
@@ -58,7 +66,7 @@ function collectErrors(schema: TSchema, value: unknown): RawError[] {
   const before = Settings.Get().maxErrors;
   Settings.Set({ maxErrors: MAX_ERRORS });
   try {
-    return Value.Errors(schema, value);
+    return validator(schema).Errors(value);
   } finally {
     Settings.Set({ maxErrors: before });
   }
