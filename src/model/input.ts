@@ -10,7 +10,7 @@ import type { ConfigError } from './types.js';
 
 export type { Issue, Path, Place } from './schema/validate.js';
 
-/** Every problem found in one value: the schema's first, then the rules'. */
+/** Every problem found in one value, by its schema or by a rule, in the order they were found. */
 export class Report {
   private readonly found: (Issue & { fromSchema: boolean })[] = [];
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { Closed, NonEmptyString } from './common.js';
 
 export const EndpointSchema = Closed({
-  // The syntax of the address is a rule (endpointRules in ../regions.ts): JSON Schema cannot tell an address.
+  // The syntax of the address is a rule (readEndpoint in ../regions.ts): JSON Schema cannot tell an address.
   address: NonEmptyString({ maxLength: 255, description: 'an IPv4 or IPv6 address, or a fully qualified hostname' }),
   weight: Type.Optional(Type.Number({ minimum: 0, maximum: 65535, description: 'share within the region (default 1; 0 = standby)' })),
 });
