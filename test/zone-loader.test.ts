@@ -334,6 +334,13 @@ describe('YAML-level errors', () => {
     assertOnlyError(load(zone('ttl: 60', 'ttl: 70')), 7, 'Map keys must be unique');
   });
 
+  test('a duplicate key is one however it is quoted, also in a flow mapping and below the top level', () => {
+    assertOnlyError(load(zone('  www: { A: [192.0.2.1] }', '  "www": { A: [192.0.2.3] }')), 7, 'Map keys must be unique');
+    assertOnlyError(load(zone('  www: { A: [192.0.2.1], ttl: 5, ttl: 6 }')), 6, 'Map keys must be unique');
+    // Two keys to YAML, but keys are names, and one of them must not silently replace the other.
+    assertOnlyError(load(zone('  1: { A: [192.0.2.1] }', '  "1": { A: [192.0.2.3] }')), 7, 'Map keys must be unique');
+  });
+
   test('an unterminated quoted string', () => {
     const result = load('zone: z.test\nsoa: "oops\nns: [a.]\n');
     assert.equal(result.zoneSet, undefined);

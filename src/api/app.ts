@@ -4,6 +4,7 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import { SCHEMA_ANNOTATIONS } from '../model/schema/common.js';
 import { ReplicationShortfallError, StoreUnavailableError } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, Errors } from './errors.js';
@@ -35,7 +36,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: JSON_BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
+    // The schemas' message annotations (model/schema/common.ts) are declared, or Ajv's strict mode refuses them.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false, keywords: [...SCHEMA_ANNOTATIONS] } },
   });
 
   installJsonParser(app, { onReject: (reason) => deps.telemetry?.countBodyRejection(reason) });

@@ -1,55 +1,58 @@
 /** Checks that need the whole zone set: duplicates across files, references, delegations, glue, CNAME loops. */
-import type { Node } from 'yaml';
 import { RRType } from '../wire/constants.js';
 import { isInZone } from '../wire/name.js';
-import type { LatencyEntry, Region, Service, Zone } from './types.js';
-import type { YamlReader } from './yaml-walk.js';
+import type { Path, Place, Report } from './input.js';
+import type { OwnerNames } from './names.js';
+import type { LatencyEntry, Region, Zone } from './types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- T names what was located, for the reader of `Located<Zone>`
-interface Located<T> {
-  reader: YamlReader;
-  node: Node | null;
+/** One zone file: its problems, and the line of a place in it (for "already defined in file:line"). */
+export interface FileOf {
+  file: string;
+  report: Report;
+  line: (place: Place) => number;
 }
 
 export interface ZoneSetParts {
-  /** `owners`: the key node of each owner name, `nsNode`: the top-level `ns` value, for `file:line` of data errors. */
-  zones: (Located<Zone> & { zone: Zone; owners: ReadonlyMap<string, Node | null>; nsNode: Node | null })[];
-  regions: (Located<Region> & { region: Region })[];
+  zones: { src: FileOf; zone: Zone; owners: OwnerNames }[];
+  regions: { src: FileOf; region: Region; path: Path }[];
   /** Every region name declared anywhere, including regions rejected for their own errors. */
   regionNames: ReadonlySet<string>;
-  latency: (Located<LatencyEntry> & { entry: LatencyEntry })[];
-  services: { service: Service; reader: YamlReader; nodes: (Node | null)[] }[];
+  latency: { src: FileOf; entry: LatencyEntry; path: Path }[];
+  services: { src: FileOf; name: string; refs: { region: string; path: Path }[] }[];
 }
+
+const ZONE: Place = { path: ['zone'] };
+const NS: Place = { path: ['ns'] };
 
 export function checkZoneSet(parts: ZoneSetParts): void {
-  const apexes = new Map<string, Located<Zone>>();
+  const apexes = new Map<string, FileOf>();
   for (const z of parts.zones) {
     const first = apexes.get(z.zone.apex);
-    if (first) z.reader.error(z.node, 'zone', `zone ${z.zone.apex} is already defined in ${first.reader.file}:${first.reader.lineOf(first.node)}`);
-    else apexes.set(z.zone.apex, z);
-    checkZoneData(z.zone, z.reader, z.node, z.owners, z.nsNode);
+    if (first) z.src.report.add({ ...ZONE, message: `zone ${z.zone.apex} is already defined in ${first.file}:${first.line(ZONE)}` });
+    else apexes.set(z.zone.apex, z.src);
+    checkZoneData(z.zone, z.src.report, z.owners);
   }
-  const regions = new Map<string, Located<Region>>();
+  const regions = new Map<string, { src: FileOf; place: Place }>();
   for (const r of parts.regions) {
+    const place: Place = { path: r.path, at: 'key' };
     const first = regions.get(r.region.name);
     if (first)
-      r.reader.error(r.node, `regions.${r.region.name}`, `region "${r.region.name}" is already declared in ${first.reader.file}:${first.reader.lineOf(first.node)} (regions are global)`);
-    else regions.set(r.region.name, r);
+      r.src.report.add({ ...place, message: `region "${r.region.name}" is already declared in ${first.src.file}:${first.src.line(first.place)} (regions are global)` });
+    else regions.set(r.region.name, { src: r.src, place });
   }
   for (const s of parts.services) {
-    s.service.regions.forEach((name, i) => {
-      if (!parts.regionNames.has(name)) s.reader.error(s.nodes[i], `service ${s.service.name}`, `region "${name}" is not declared in any zone file`);
-    });
+    for (const ref of s.refs)
+      if (!parts.regionNames.has(ref.region)) s.src.report.add({ path: ref.path, label: `service ${s.name}`, message: `region "${ref.region}" is not declared in any zone file` });
   }
   for (const l of parts.latency) {
-    if (!parts.regionNames.has(l.entry.region)) l.reader.error(l.node, 'latency', `region "${l.entry.region}" is not declared in any zone file`);
+    if (!parts.regionNames.has(l.entry.region)) l.src.report.add({ path: l.path, label: 'latency', message: `region "${l.entry.region}" is not declared in any zone file` });
   }
 }
 
-function checkZoneData(zone: Zone, r: YamlReader, node: Node | null, owners: ReadonlyMap<string, Node | null>, nsNode: Node | null): void {
+function checkZoneData(zone: Zone, report: Report, owners: OwnerNames): void {
   const where = (name: string): string => `records.${name === zone.apex ? '@' : name.slice(0, -(zone.apex.length + 1))}`;
   // Errors about a name point at the line that declares it, not at the zone's first line.
-  const lineNode = (name: string): Node | null => owners.get(name) ?? node;
+  const at = (name: string): Place => owners.place(name) ?? ZONE;
   const byName = new Map<string, Set<number>>();
   for (const rr of zone.records) {
     let types = byName.get(rr.name);
@@ -64,14 +67,14 @@ function checkZoneData(zone: Zone, r: YamlReader, node: Node | null, owners: Rea
     const cut = cuts.find((c) => c !== name && isInZone(name, c));
     if (!cut) continue;
     if ([...types].some((t) => t !== RRType.A && t !== RRType.AAAA))
-      r.error(lineNode(name), where(name), `${name} is below the delegation at ${cut}: only glue (A/AAAA) may exist there`);
+      report.add({ ...at(name), label: where(name), message: `${name} is below the delegation at ${cut}: only glue (A/AAAA) may exist there` });
   }
   for (const s of serviceNames) {
     const cut = cuts.find((c) => isInZone(s, c));
-    if (cut) r.error(lineNode(s), `services`, `service ${s} is at or below the delegation at ${cut}`);
+    if (cut) report.add({ ...at(s), label: 'services', message: `service ${s} is at or below the delegation at ${cut}` });
   }
   for (const cut of cuts) {
-    if (byName.get(cut)!.size > 1) r.error(lineNode(cut), where(cut), `${cut} is a delegation (NS): it cannot hold other data`);
+    if (byName.get(cut)!.size > 1) report.add({ ...at(cut), label: where(cut), message: `${cut} is a delegation (NS): it cannot hold other data` });
   }
 
   // In-zone name servers need addresses, or resolvers cannot reach them.
@@ -81,7 +84,11 @@ function checkZoneData(zone: Zone, r: YamlReader, node: Node | null, owners: Rea
     if (!isInZone(target, zone.apex)) continue;
     const types = byName.get(target);
     if (!types || !(types.has(RRType.A) || types.has(RRType.AAAA)))
-      r.error(owner === zone.apex ? (nsNode ?? node) : lineNode(owner), owner === zone.apex ? 'ns' : `${where(owner)}.NS`, `name server ${target} is inside the zone but has no A or AAAA record (glue)`);
+      report.add({
+        ...(owner === zone.apex ? NS : at(owner)),
+        label: owner === zone.apex ? 'ns' : `${where(owner)}.NS`,
+        message: `name server ${target} is inside the zone but has no A or AAAA record (glue)`,
+      });
   }
 
   // CNAME chains must end: a loop inside the zone would answer forever.
@@ -89,12 +96,12 @@ function checkZoneData(zone: Zone, r: YamlReader, node: Node | null, owners: Rea
   for (const rr of zone.records) if (rr.data.type === RRType.CNAME) cname.set(rr.name, rr.data.target);
   for (const start of cname.keys()) {
     const seen = new Set<string>([start]);
-    for (let at = cname.get(start); at !== undefined; at = cname.get(at)) {
-      if (seen.has(at)) {
-        r.error(lineNode(start), where(start), `CNAME loop: ${[...seen, at].join(' -> ')}`);
+    for (let next = cname.get(start); next !== undefined; next = cname.get(next)) {
+      if (seen.has(next)) {
+        report.add({ ...at(start), label: where(start), message: `CNAME loop: ${[...seen, next].join(' -> ')}` });
         break;
       }
-      seen.add(at);
+      seen.add(next);
     }
   }
 }

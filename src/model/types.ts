@@ -55,7 +55,7 @@ export interface Region {
   bias: number;
   /**
    * Up endpoints the region needs, per family, to be a candidate for A (ipv4) and AAAA (ipv6) queries. A zone
-   * file's single number is already capped here at the endpoints of each family (see `min-healthy` in loader.ts).
+   * file's single number is already capped here at the endpoints of each family (see readMinHealthy in regions.ts).
    */
   minHealthy: MinHealthy;
   /** Extra services this region serves (API registrations name them; zone regions are listed by services). */

@@ -1,37 +1,15 @@
 /** `POST /v1/latency` (measured RTTs from client networks to regions) and `GET /v1/latency` (the table in use). */
 import type { FastifyInstance } from 'fastify';
-import { parseLatencyClient } from '../../model/loader.js';
+import { parseLatencyClient } from '../../model/latency.js';
+import { Type, type Static } from 'typebox';
+import { Closed } from '../../model/schema/common.js';
+import { LatencyMeasurementSchema } from '../../model/schema/latency.js';
 import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
 
-interface LatencyBody {
-  measurements: { client: string; region: string; rttMs: number }[];
-}
-
-const latencySchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['measurements'],
-    properties: {
-      measurements: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 10_000,
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['client', 'region', 'rttMs'],
-          properties: {
-            client: { type: 'string', minLength: 1, maxLength: 64, description: 'CIDR, ISO country code, or continent:XX' },
-            region: { type: 'string', minLength: 1, maxLength: 63 },
-            rttMs: { type: 'number', minimum: 0, maximum: 100_000 },
-          },
-        },
-      },
-    },
-  },
-} as const;
+const LatencyBodySchema = Closed({ measurements: Type.Array(LatencyMeasurementSchema, { minItems: 1, maxItems: 10_000 }) });
+type LatencyBody = Static<typeof LatencyBodySchema>;
+const latencySchema = { body: LatencyBodySchema };
 
 export function registerLatencyRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Body: LatencyBody }>('/v1/latency', { schema: latencySchema }, async (req) => {

@@ -8,7 +8,7 @@ import { canonicalIpv6, ipFamily } from '../../wire/ip.js';
 import { canonical } from '../../wire/name.js';
 import type { ProberState, ProbeUpdate } from '../../health/probe-state.js';
 import { allEndpoints } from '../../health/endpoints.js';
-import { DEFAULTS } from '../../model/loader.js';
+import { DEFAULTS } from '../../model/defaults.js';
 import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
 import { proberRegistry } from '../deps.js';

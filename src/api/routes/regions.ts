@@ -6,74 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { canonical } from '../../wire/name.js';
 import { allEndpoints } from '../../health/endpoints.js';
 import type { Snapshot } from '../../snapshot/types.js';
-import type { RegionRegistration } from '../../store/types.js';
-import { readRegionJson, regionNameProblem } from '../../model/loader.js';
+import { readRegionJson, regionNameProblem } from '../../model/regions.js';
+import { RegionBodySchema, type RegionBody } from '../../model/schema/region.js';
 import type { ApiDeps } from '../deps.js';
 import { Errors, ApiError } from '../errors.js';
-
-const checkSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type'],
-  properties: {
-    type: { type: 'string', enum: ['http', 'https', 'tcp'] },
-    port: { type: 'integer', minimum: 1, maximum: 65535 },
-    path: { type: 'string', minLength: 1, maxLength: 1024 },
-    host: { type: 'string', minLength: 1, maxLength: 255 },
-    expect: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { status: { type: 'array', items: { type: 'integer', minimum: 100, maximum: 599 }, maxItems: 50 }, body: { type: 'string', maxLength: 1024 } },
-    },
-    interval: { anyOf: [{ type: 'string', maxLength: 32 }, { type: 'number', minimum: 0 }] },
-    timeout: { anyOf: [{ type: 'string', maxLength: 32 }, { type: 'number', minimum: 0 }] },
-    rise: { type: 'integer', minimum: 1, maximum: 100 },
-    fall: { type: 'integer', minimum: 1, maximum: 100 },
-  },
-} as const;
-
-export const regionBodySchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['location', 'endpoints'],
-  properties: {
-    location: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['lat', 'lon'],
-      properties: { lat: { type: 'number', minimum: -90, maximum: 90 }, lon: { type: 'number', minimum: -180, maximum: 180 } },
-    },
-    endpoints: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 10_000,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['address'],
-        properties: { address: { type: 'string', minLength: 1, maxLength: 255 }, weight: { type: 'number', minimum: 0, maximum: 65535 } },
-      },
-    },
-    services: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 255 } },
-    check: checkSchema,
-    weight: { type: 'number', minimum: 0, maximum: 1_000_000 },
-    bias: { type: 'number', minimum: -100_000, maximum: 100_000 },
-    // A number for each family, or per family; the loader checks it against the region's endpoints.
-    'min-healthy': {
-      anyOf: [
-        { type: 'integer', minimum: 1, maximum: 10_000 },
-        {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { ipv4: { type: 'integer', minimum: 1, maximum: 10_000 }, ipv6: { type: 'integer', minimum: 1, maximum: 10_000 } },
-        },
-      ],
-    },
-  },
-} as const;
-
-type RegionBody = Omit<RegionRegistration, 'name' | 'updatedAt' | 'services'> & { services?: string[] };
 
 const nameParam = {
   type: 'object',
@@ -144,7 +80,7 @@ export function registerRegionRoutes(app: FastifyInstance, deps: ApiDeps): void 
 
   app.put<{ Params: { name: string }; Body: RegionBody }>(
     '/v1/regions/:name',
-    { schema: { params: nameParam, body: regionBodySchema } },
+    { schema: { params: nameParam, body: RegionBodySchema } },
     async (req, reply) => {
       const { name } = req.params;
       const problem = regionNameProblem(name);

@@ -1,0 +1,22 @@
+/** A service: a name under `services:` answered by steering over regions. Rules beyond it: ../services.ts. */
+import type { Static } from 'typebox';
+import { Type } from 'typebox';
+import { POLICIES, WHEN_ALL_DOWN } from '../types.js';
+import { Closed, NonEmptyString, Ttl, X_ERROR } from './common.js';
+
+const tolerance = 'must be milliseconds (a number) or a duration like "10ms"';
+
+export const ServiceSchema = Closed({
+  policy: Type.Optional(Type.Enum(POLICIES, { [X_ERROR]: `unknown policy "{value}" (one of: ${POLICIES.join(', ')})` })),
+  regions: Type.Optional(Type.Array(NonEmptyString(), { description: 'regions to choose from, in order (failover)' })),
+  ttl: Type.Optional(Ttl()),
+  answers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'at most this many endpoint records per answer' })),
+  'when-all-down': Type.Optional(Type.Enum(WHEN_ALL_DOWN, { [X_ERROR]: `must be one of: ${WHEN_ALL_DOWN.join(', ')}` })),
+  tolerance: Type.Optional(
+    Type.Union([Type.Number({ minimum: 0, [X_ERROR]: tolerance }), Type.String({ maxLength: 32 })], {
+      description: 'regions within this many ms of the best share traffic',
+      [X_ERROR]: tolerance,
+    }),
+  ),
+});
+export type ServiceInput = Static<typeof ServiceSchema>;
