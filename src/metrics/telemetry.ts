@@ -14,6 +14,7 @@ import { decisionCacheStats } from '../routing/decide.js';
 import { DnsCounters, TRANSPORTS } from './dns-counters.js';
 import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../model/reloader.js';
 import { ProtectionCounters, RRL_LABELS, COOKIE_LABELS } from './protection-counters.js';
+import { registerStateMetrics } from './state-metrics.js';
 
 export interface TelemetryDeps {
   holder: SnapshotHolder;
@@ -24,6 +25,8 @@ export interface TelemetryDeps {
   nodeId: string;
   /** Who may report probes (api/probers.ts): how many are known, how many reports were refused. */
   probers?: { configured: ReadonlySet<string>; registeredCount(): number; rejected: { unknown: number; limit: number } };
+  /** Full re-reads of the store, by whether they found a change. */
+  resyncs?: { readonly changed: number; readonly unchanged: number };
 }
 
 export class Telemetry {
@@ -47,6 +50,7 @@ export class Telemetry {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: deps.nodeId });
     collectDefaultMetrics({ register: this.registry });
+    registerStateMetrics(registers, { holder: deps.holder, ...(deps.resyncs ? { resyncs: deps.resyncs } : {}) });
     const dns = this.dns;
 
     new Counter({
