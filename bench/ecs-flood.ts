@@ -17,7 +17,13 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EXAMPLE_ZONE } from '../test/helpers/server.js';
+import { bundledDatabasePath, Locator, openDatabase } from '../src/geo/locator.js';
+import { buildSnapshot } from '../src/snapshot/build.js';
+import { loadZoneSources } from '../src/model/loader.js';
+import { decide } from '../src/routing/decide.js';
 import { buildUnlessNpmDid, fmt, freePort, HOST, nameWire, runBench, sleep, startWatchdog, stop, table, track, waitForDns, ZONE } from './lib.js';
 
 
@@ -72,6 +78,36 @@ s.bind(0, '127.0.0.1', () => {
 });
 `;
 
+/**
+ * In this process: the heap that `count` cached decisions take, per entry (after full GCs), with a service that
+ * rotates 2 of 3 endpoints per /24, so that nearly every /24 needs an entry of its own (the worst case).
+ */
+function bytesPerEntry(count: number): { entries: number; bytes: number } {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const zone = EXAMPLE_ZONE.replace('{ address: 192.0.2.11, weight: 2 }', '{ address: 192.0.2.11, weight: 2 }, { address: 192.0.2.12 }');
+  const zs = loadZoneSources([{ file: 'example.yaml', text: zone }]).zoneSet!;
+  const snap = buildSnapshot(zs, { version: 1, nodeId: 'bench', state: { locator: new Locator([openDatabase(bundledDatabasePath())]) } });
+  const svc = snap.services.get(`app.${ZONE}`)!;
+  const client = { address: Buffer.alloc(16), family: 4 as const, sourcePrefix: 24, viaEcs: true };
+  const ask = (from: number, n: number) => {
+    for (let i = from; i < from + n; i++) {
+      const v = (i * 40503) % 16777216;
+      client.address.writeUIntBE(v, 0, 3);
+      decide(snap, svc, 1, client);
+    }
+  };
+  ask(count, 1000); // warm: code, the database reader's own cache
+  gc();
+  gc();
+  const [heap, entries] = [process.memoryUsage().heapUsed, snap.decisions.size];
+  ask(0, count);
+  gc();
+  gc();
+  const added = snap.decisions.size - entries;
+  return { entries: added, bytes: (process.memoryUsage().heapUsed - heap) / added };
+}
+
 function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -108,6 +144,7 @@ runBench('ecs-flood', async () => {
   const steadyQps = Math.max(1, arg('steady', 500));
   const bursts = arg('bursts', 2);
   buildUnlessNpmDid('bench:ecs-flood');
+  const perEntry = bytesPerEntry(Math.min(subnets, 60_000));
   const pin = cpus().length >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
   if (pin) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const burstSeconds = subnets / rate;
@@ -214,6 +251,7 @@ runBench('ecs-flood', async () => {
     });
     process.stdout.write(
       [
+        `in-process: ${perEntry.entries} cached decisions of a service rotating endpoints per /24 take ${fmt(perEntry.bytes)} bytes of heap each`,
         `server ${pin ? 'pinned to CPU 0, clients to CPU 1 (taskset)' : 'not pinned'}; steady client ${steadyQps} q/s with ECS 81.2.69.0/24`,
         table(
           ['phase', 'steady sent', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'spray answered', 'server RSS MB', 'decision cache entries after'],

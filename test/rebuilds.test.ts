@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { RRType } from '../src/wire/constants.js';
 import { ecsOption, udpQuery } from './helpers/dns-client.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
-import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
+import { EXAMPLE_ZONE, startTestServer, zoneHead, type TestServer } from './helpers/server.js';
 
 const Z = 'gslb.example.test';
 
@@ -108,5 +108,68 @@ describe('a Redis resync that finds nothing new', { timeout: 60_000 }, () => {
     await until(ts.api, (m) => m('gslb_snapshot_version') > m0('gslb_snapshot_version'));
     const res = await fetch(`${ts.api}/v1/regions/eu-west`);
     assert.equal(((await res.json()) as { drained: boolean }).drained, true);
+  });
+});
+
+describe('a rebuild keeps the cached decisions its change cannot affect', () => {
+  const ZONE = `
+${zoneHead(Z)}
+regions:
+  us-east: { location: { lat: 39.04, lon: -77.49 }, endpoints: [ { address: 192.0.2.10 }, { address: 192.0.2.11 } ] }
+  eu-west: { location: { lat: 53.35, lon: -6.26 }, endpoints: [ { address: 198.51.100.10 } ] }
+  sa: { location: { lat: -23.55, lon: -46.63 }, endpoints: [ { address: 203.0.113.10 } ] }
+  ap: { location: { lat: 1.35, lon: 103.82 }, endpoints: [ { address: 203.0.113.20 } ] }
+services:
+  app: { policy: latency, regions: [us-east, eu-west] }
+  other: { policy: latency, regions: [sa, ap] }
+`;
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ 'z.yaml': ZONE }, { extras: { coalesceMs: 20 } });
+  });
+  after(async () => ts?.stop());
+
+  /** Ask each question; say for each whether the cache answered it, and what the answer was. */
+  async function ask(questions: [service: string, subnet: string][]): Promise<string[]> {
+    const out: string[] = [];
+    for (const [service, subnet] of questions) {
+      const before = await metrics(ts.api);
+      const msg = await udpQuery(ts.udp, appQuery(subnet, `${service}.${Z}`));
+      const m = await metrics(ts.api);
+      const hit = m('gslb_decision_cache_lookups_total', { result: 'hit' }) - before('gslb_decision_cache_lookups_total', { result: 'hit' });
+      out.push(`${service} ${subnet} ${hit === 1 ? 'hit' : 'miss'} ${msg.answers.map((a) => (a.data as { address: string }).address).join(',')}`);
+    }
+    return out;
+  }
+
+  async function changed(write: () => Promise<void>): Promise<void> {
+    const version = (await metrics(ts.api))('gslb_snapshot_version');
+    await write();
+    await until(ts.api, (m) => m('gslb_snapshot_version') > version);
+  }
+
+  const GB = '81.2.69.0';
+  const US = '8.8.8.0';
+
+  test('health of a region: only the services that use it lose their decisions', async () => {
+    assert.deepEqual(await ask([['app', GB], ['app', US], ['other', GB]]), [
+      `app ${GB} miss 198.51.100.10`,
+      `app ${US} miss 192.0.2.10,192.0.2.11`,
+      `other ${GB} miss 203.0.113.10`,
+    ]);
+    await changed(() => post(ts.api, '/v1/regions/sa/drain', { reason: 'test' }));
+    assert.deepEqual(await ask([['app', GB], ['app', US], ['other', GB]]), [
+      `app ${GB} hit 198.51.100.10`,
+      `app ${US} hit 192.0.2.10,192.0.2.11`,
+      `other ${GB} miss 203.0.113.20`,
+    ]);
+  });
+
+  test('a latency measurement: only the decisions of clients it is about are made again', async () => {
+    await changed(() => post(ts.api, '/v1/latency', { measurements: [{ client: `${US}/24`, region: 'eu-west', rttMs: 1 }] }));
+    assert.deepEqual(await ask([['app', GB], ['app', US], ['other', US]]), [`app ${GB} hit 198.51.100.10`, `app ${US} miss 198.51.100.10`, `other ${US} miss 203.0.113.20`]);
+    // By country: every client located in it, and only them.
+    await changed(() => post(ts.api, '/v1/latency', { measurements: [{ client: 'GB', region: 'us-east', rttMs: 1 }] }));
+    assert.deepEqual(await ask([['app', GB], ['app', US], ['other', US]]), [`app ${GB} miss 192.0.2.10,192.0.2.11`, `app ${US} hit 198.51.100.10`, `other ${US} hit 203.0.113.20`]);
   });
 });
