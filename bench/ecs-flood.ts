@@ -3,8 +3,9 @@
  * client. Starts `node dist/cli.js serve` on loopback with the bundled GeoIP database and the example zone (its
  * latency-steered `app`, as `npm run bench` uses it); a steady client sends one ECS /24's query at a fixed rate the whole time; after a quiet warm-up, a
  * sprayer (a process of its own) sends queries for distinct ECS /24s, each burst a different set, at a fixed
- * rate. Prints, per phase, the steady client's p50/p99/max and lost queries, and the server's RSS (sampled
- * from /proc every 50 ms) before and at its highest, plus the decision cache's size and hit/miss counts.
+ * rate. Prints, per phase, the steady client's p50/p99/max and lost queries, the server's RSS (sampled from
+ * /proc every 50 ms) before and at its highest, the server's CPU time (and per answer: the figure that does not
+ * depend on what else runs on the machine), and the decision cache's size and hit/miss counts.
  *
  *   node --import tsx bench/ecs-flood.ts [--subnets 65536] [--rate 10000] [--steady 500] [--bursts 2]
  *
@@ -108,6 +109,12 @@ function bytesPerEntry(count: number): { entries: number; bytes: number } {
   return { entries: added, bytes: (process.memoryUsage().heapUsed - heap) / added };
 }
 
+/** CPU seconds (user + system) the process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -134,6 +141,8 @@ interface Phase {
   sent: number;
   rssBefore: number;
   rssMax: number;
+  /** Server CPU seconds used during the phase. */
+  cpu: number;
   spray?: { sent: number; answered: number; ms: number };
   cache: { entries: number; hits: number; misses: number };
 }
@@ -204,12 +213,13 @@ runBench('ecs-flood', async () => {
     const run = async (name: string, body: () => Promise<Phase['spray'] | undefined>) => {
       await sleep(300); // answers still in flight belong to the phase before
       const before = await cacheNow();
-      const phase: Phase = { name, rtts: [], sent: 0, rssBefore: rssMb(pid), rssMax: 0, cache: before };
+      const phase: Phase = { name, rtts: [], sent: 0, rssBefore: rssMb(pid), rssMax: 0, cpu: -cpuSeconds(pid), cache: before };
       rssMax = phase.rssBefore;
       current = phase;
       const spray = await body();
       await sleep(1000);
       current = undefined;
+      phase.cpu += cpuSeconds(pid);
       phase.rssMax = rssMax;
       if (spray) phase.spray = spray;
       const after = await cacheNow();
@@ -246,6 +256,7 @@ runBench('ecs-flood', async () => {
         f(s.at(-1) ?? NaN),
         p.spray ? `${p.spray.answered}/${p.spray.sent} in ${fmt(p.spray.ms / 1000, 1)} s` : '-',
         `${f(p.rssBefore)} -> ${f(p.rssMax)} (+${f(p.rssMax - p.rssBefore)})`,
+        `${fmt(p.cpu, 2)} s, ${fmt((p.cpu * 1e6) / (p.rtts.length + (p.spray?.answered ?? 0)), 0)} µs/answer`,
         `${p.cache.entries} (${p.cache.hits} hit, ${p.cache.misses} miss)`,
       ];
     });
@@ -254,9 +265,9 @@ runBench('ecs-flood', async () => {
         `in-process: ${perEntry.entries} cached decisions of a service rotating endpoints per /24 take ${fmt(perEntry.bytes)} bytes of heap each`,
         `server ${pin ? 'pinned to CPU 0, clients to CPU 1 (taskset)' : 'not pinned'}; steady client ${steadyQps} q/s with ECS 81.2.69.0/24`,
         table(
-          ['phase', 'steady sent', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'spray answered', 'server RSS MB', 'decision cache entries after'],
+          ['phase', 'steady sent', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'spray answered', 'server RSS MB', 'server CPU', 'decision cache entries after'],
           rows,
-          ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'left'],
+          ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left'],
         ),
         `RSS growth over the whole run: +${f(Math.max(...phases.map((p) => p.rssMax)) - phases[0]!.rssBefore)} MB`,
       ].join('\n') + '\n',
