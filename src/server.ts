@@ -61,9 +61,11 @@ export interface ServerExtras {
   probers?: ProbePrunerOptions;
   /** Batch UDP I/O knobs (SO_REUSEPORT; tests: simulated would-block sends). */
   udpBatch?: BatchListenOptions;
+  /** With `--redis`: how often the node re-reads the whole shared state (default 10 s). */
+  resyncMs?: number;
 }
 
-function createStore(opts: ServeOptions, log: Logger): Store {
+function createStore(opts: ServeOptions, log: Logger, resyncMs: number | undefined): Store {
   if (!opts.redis) return new EmbeddedStore(opts.dataDir, log);
   let target;
   try {
@@ -71,7 +73,7 @@ function createStore(opts: ServeOptions, log: Logger): Store {
   } catch (err) {
     throw new StartupError(`--redis: ${(err as Error).message}`);
   }
-  return new RedisStore(target, log, opts.redisMinReplicas);
+  return new RedisStore(target, log, opts.redisMinReplicas, resyncMs);
 }
 
 /** `--udp-io`: the choice, logged once (a warn line when auto falls back to dgram, saying why). */
@@ -100,7 +102,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   if (!geo.locator) throw new StartupError(describeErrors(geo.errors));
 
   const storeLog = log.child({ module: 'store' });
-  const store = createStore(opts, storeLog);
+  const store = createStore(opts, storeLog, extras.resyncMs);
   const cache = new StateCache();
   let manager: SnapshotManager | undefined;
   let rebuildObserver: ((kind: 'zones' | 'state', ms: number) => void) | undefined;
@@ -129,7 +131,15 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const transitions = new TransitionTracker(log.child({ module: 'health' }));
   transitions.observe(holder.current());
   holder.onSwap((snap) => transitions.observe(snap));
-  const telemetry = new Telemetry({ holder, transitions, store, nodeId: opts.nodeId, probers, storeReseeds: () => (store instanceof RedisStore ? store.reseeds : 0) });
+  const telemetry = new Telemetry({
+    holder,
+    transitions,
+    store,
+    nodeId: opts.nodeId,
+    probers,
+    storeReseeds: () => (store instanceof RedisStore ? store.reseeds : 0),
+    resyncs: shared.resyncs,
+  });
   probers.onGone((p) => telemetry.forgetProber(p));
   const pruner = new ProbePruner(
     {

@@ -680,23 +680,23 @@ describe('decide: TTL halving while a candidate region is unstable', () => {
   test('all stable: the full TTL, no mention of halving', () => {
     const d = run(snapWith(stub({})));
     assert.equal(d.ttl, 31);
-    assert.doesNotMatch(d.reason, /halved/);
+    assert.doesNotMatch(d.why!.reason, /halved/);
     assert.equal(d.region?.region.name, 'a');
   });
 
   test('one unstable candidate (even not the chosen one): floor(ttl/2), and the reason says so', () => {
     const d = run(snapWith(stub({ c: { unstable: true } })));
     assert.equal(d.ttl, 15);
-    assert.match(d.reason, /TTL halved to 15 s/);
+    assert.match(d.why!.reason, /TTL halved to 15 s/);
     assert.equal(d.region?.region.name, 'a', 'steering itself unchanged');
-    assert.equal(d.candidates.find((c) => c.region === 'c')!.unstable, true);
-    assert.equal(d.candidates.find((c) => c.region === 'a')!.unstable, false);
+    assert.equal(d.why!.candidates.find((c) => c.region === 'c')!.unstable, true);
+    assert.equal(d.why!.candidates.find((c) => c.region === 'a')!.unstable, false);
   });
 
   test('TTL 1 stays 1 (never 0)', () => {
     const d = run(snapWith(stub({ b: { unstable: true } })), 'one.gslb.test');
     assert.equal(d.ttl, 1);
-    assert.match(d.reason, /TTL halved to 1 s/);
+    assert.match(d.why!.reason, /TTL halved to 1 s/);
   });
 
   test('even TTL halves exactly', () => {
@@ -714,7 +714,7 @@ describe('decide: TTL halving while a candidate region is unstable', () => {
     const recent = probes([['c', C_EP, 'n', st({ at: NOW - 100, since: NOW - 5000, transitions: 1 })]]);
     const d1 = run(snapWith((regions) => computeHealth(regions, recent, new Map(), NOW)));
     assert.equal(d1.ttl, 15);
-    assert.match(d1.reason, /halved/);
+    assert.match(d1.why!.reason, /halved/);
     const old = probes([['c', C_EP, 'n', st({ at: NOW - 100, since: NOW - 10 * F_B, transitions: 1 })]]);
     const d2 = run(snapWith((regions) => computeHealth(regions, old, new Map(), NOW)));
     assert.equal(d2.ttl, 31);

@@ -178,7 +178,7 @@ function run(snap: Snapshot, c: Client, opts: { service?: string; qtype?: number
 const regionOf = (d: Decision): string | undefined => d.region?.region.name;
 const addrs = (d: Decision): string[] => d.endpoints.map((e) => e.address);
 const cand = (d: Decision, region: string) => {
-  const c = d.candidates.find((x) => x.region === region);
+  const c = d.why!.candidates.find((x) => x.region === region);
   assert.ok(c, `candidate ${region}`);
   return c;
 };
@@ -355,8 +355,8 @@ describe('latency policy: which entry gives the RTT', () => {
       assert.equal(regionOf(d), c.region);
       assert.equal(cand(d, c.region).chosen, true);
       assert.equal(d.scope, c.scope);
-      assert.equal(d.location?.country, 'DE');
-      assert.equal(d.failOpen, false);
+      assert.equal(d.why!.location?.country, 'DE');
+      assert.equal(d.why!.failOpen, false);
     });
   }
 
@@ -421,9 +421,9 @@ describe('latency policy: unlocated client', () => {
       const snap = build({ services: { app: { policy: 'latency', regions: ['us-east', 'frankfurt', 'tokyo'] } } }, { health: c.health });
       const d = run(snap, c.client);
       assert.equal(regionOf(d), c.region);
-      assert.match(d.reason, /location unknown/);
-      assert.equal(d.location?.source, 'none');
-      for (const x of d.candidates) assert.equal(x.rttMs, undefined);
+      assert.match(d.why!.reason, /location unknown/);
+      assert.equal(d.why!.location?.source, 'none');
+      for (const x of d.why!.candidates) assert.equal(x.rttMs, undefined);
       assert.ok(d.scope <= c.client.sourcePrefix);
     });
   }
@@ -516,7 +516,7 @@ describe('latency policy: ECS scope', () => {
       if (c.region !== undefined) assert.equal(regionOf(d), c.region);
       assert.equal(d.scope, c.scope);
       assert.ok(d.scope <= c.client.sourcePrefix, 'never above the source prefix');
-      if (d.location?.source !== 'none') assert.ok(d.scope > 0, 'located client: scope is not 0');
+      if (d.why!.location?.source !== 'none') assert.ok(d.scope > 0, 'located client: scope is not 0');
     });
   }
 });
@@ -555,10 +555,10 @@ describe('geo policy: nearest region, latency entries ignored', () => {
       const d = run(snap, c.client);
       assert.equal(regionOf(d), c.region);
       assert.equal(d.scope, c.scope);
-      assert.equal(d.policy, 'geo');
-      if (d.location?.source !== 'none') {
-        for (const x of d.candidates) assert.match(x.rttSource ?? '', /^distance \d+ km$/);
-        const up = d.candidates.filter((x) => x.healthy);
+      assert.equal(d.why!.policy, 'geo');
+      if (d.why!.location?.source !== 'none') {
+        for (const x of d.why!.candidates) assert.match(x.rttSource ?? '', /^distance \d+ km$/);
+        const up = d.why!.candidates.filter((x) => x.healthy);
         const nearest = up.reduce((a, b) => (a.distanceKm! <= b.distanceKm! ? a : b));
         assert.equal(nearest.region, c.region);
       }
@@ -588,10 +588,10 @@ describe('failover policy', () => {
         const d = run(snap, cl);
         assert.equal(regionOf(d), c.region);
         assert.equal(d.scope, 0);
-        assert.equal(d.failOpen, c.failOpen ?? false);
-        assert.equal(d.location, undefined);
+        assert.equal(d.why!.failOpen, c.failOpen ?? false);
+        assert.equal(d.why!.location, undefined);
         assert.deepEqual(
-          d.candidates.map((x) => x.chosen),
+          d.why!.candidates.map((x) => x.chosen),
           ['us-east', 'frankfurt', 'tokyo'].map((r) => r === c.region),
         );
       }
@@ -711,7 +711,7 @@ describe('tolerance: regions within it share traffic, stable per client subnet',
     for (let i = 0; i < 50; i++) {
       const d = run(snap, client(`10.${i}.0.0`, 16));
       assert.equal(d.scope, 16);
-      assert.match(d.reason, /within 50 ms/);
+      assert.match(d.why!.reason, /within 50 ms/);
     }
   });
 
@@ -901,8 +901,8 @@ describe('endpoints', () => {
       assert.deepEqual(addrs(a), ['198.51.100.1']);
       assert.equal(regionOf(aaaa), 'frankfurt', 'the nearest region that has IPv6');
       assert.ok(aaaa.endpoints.length > 0 && aaaa.endpoints.every((e) => FRA_V6.includes(e.address)));
-      assert.match(aaaa.reason, /no IPv6 endpoints in dublin, answered from frankfurt/);
-      const c = aaaa.candidates.find((x) => x.region === 'dublin')!;
+      assert.match(aaaa.why!.reason, /no IPv6 endpoints in dublin, answered from frankfurt/);
+      const c = aaaa.why!.candidates.find((x) => x.region === 'dublin')!;
       assert.equal(c.hasFamily, false);
       assert.deepEqual(c.families.ipv6, { endpoints: 0, eligible: false, reason: 'no IPv6 endpoints' });
       assert.equal(c.families.ipv4.eligible, true);
@@ -911,7 +911,7 @@ describe('endpoints', () => {
     assert.equal(one.region, undefined);
     assert.deepEqual(one.endpoints, []);
     assert.equal(one.scope, 0);
-    assert.match(one.reason, /no region of the service has IPv6 endpoints/);
+    assert.match(one.why!.reason, /no region of the service has IPv6 endpoints/);
     // Hostname-only regions answer both families with a CNAME.
     const host = run(snap, client(TOKYO6), { service: 'host', qtype: RRType.AAAA });
     assert.equal(host.cname?.address, 'edge.tokyo.example.net');
@@ -991,14 +991,14 @@ describe('when-all-down', () => {
       const snap = build({ services: { app: { policy, regions: ['frankfurt', 'dublin', 'tokyo'], 'when-all-down': 'all' } } }, { health: allDown });
       for (const cl of [client(BERLIN), client(TOKYO6), client(UNLOCATED)]) {
         const d = run(snap, cl);
-        assert.equal(d.failOpen, true);
+        assert.equal(d.why!.failOpen, true);
         assert.ok(d.region, 'a region');
         assert.equal(d.endpoints.length, 1, 'endpoints down are answered too');
-        assert.match(d.reason, /when-all-down: all/);
+        assert.match(d.why!.reason, /when-all-down: all/);
         if (policy === 'failover') assert.equal(regionOf(d), 'frankfurt');
         if (policy === 'latency' || policy === 'geo') {
           // As if all were up: the nearest.
-          const expected = d.location?.source === 'none' ? 'frankfurt' : cl.family === 6 ? 'tokyo' : 'frankfurt';
+          const expected = d.why!.location?.source === 'none' ? 'frankfurt' : cl.family === 6 ? 'tokyo' : 'frankfurt';
           assert.equal(regionOf(d), expected);
         } else assert.equal(d.scope, 0);
       }
@@ -1011,9 +1011,9 @@ describe('when-all-down', () => {
           assert.equal(d.region, undefined);
           assert.deepEqual(d.endpoints, []);
           assert.equal(d.cname, undefined);
-          assert.equal(d.failOpen, false);
+          assert.equal(d.why!.failOpen, false);
           assert.equal(d.scope, 0);
-          assert.ok(d.candidates.every((x) => !x.healthy && !x.chosen));
+          assert.ok(d.why!.candidates.every((x) => !x.healthy && !x.chosen));
         }
       }
     });
@@ -1023,7 +1023,7 @@ describe('when-all-down', () => {
     const snap = build({ services: { app: { policy: 'latency', regions: ['frankfurt', 'dublin', 'tokyo'], 'when-all-down': 'none' } } }, { health: { down: ['frankfurt', 'dublin'] } });
     const d = run(snap, client(BERLIN));
     assert.equal(regionOf(d), 'tokyo');
-    assert.equal(d.failOpen, false);
+    assert.equal(d.why!.failOpen, false);
   });
 });
 
@@ -1041,35 +1041,57 @@ describe('decision cache', () => {
     },
   };
 
-  test('latency and geo: the same inputs return the same Decision object', () => {
-    const snap = build(z);
+  /** The answer part of a decision: what the cache keeps of it. */
+  const answer = (d: Decision) => ({ region: regionOf(d), endpoints: addrs(d), cname: d.cname?.address, ttl: d.ttl, scope: d.scope });
+
+  test('latency and geo: a decision made once is answered from the cache, its answer without its reasons', () => {
     for (const service of ['lat', 'geo']) {
       for (const cl of [client(BERLIN), client('5.10.20.0', 24), client(TOKYO6), client('2001:db8:1::', 56)]) {
-        const a = run(snap, cl, { service, rng: seededRng(1) });
-        const b = run(snap, { ...cl, address: Buffer.from(cl.address) }, { service, rng: seededRng(2) });
-        assert.equal(a, b, `${service} ${cl.address.toString('hex')}`);
+        // A snapshot each: the host and its /24 (or the /48's hosts) would share one entry.
+        const snap = build(z);
+        const made = run(snap, cl, { service, rng: seededRng(1) });
+        assert.ok(made.why, 'made for this query: with its reasons');
+        const cached = run(snap, { ...cl, address: Buffer.from(cl.address) }, { service, rng: seededRng(2) });
+        assert.equal(cached.why, undefined, `${service} ${cl.address.toString('hex')}: from the cache`);
+        assert.deepEqual(answer(cached), answer(made));
+        assert.equal(run(snap, cl, { service }), cached, 'one entry');
         // The other query type is a different decision.
         const c = run(snap, cl, { service, qtype: RRType.AAAA });
-        assert.notEqual(c, a);
-        assert.equal(run(snap, cl, { service, qtype: RRType.AAAA }), c);
+        assert.ok(c.why);
+        assert.notEqual(run(snap, cl, { service, qtype: RRType.AAAA }), cached);
       }
-      // Another host, another source prefix, another service: other entries.
+    }
+  });
+
+  test('one entry per client block: hosts of one GeoIP block share it, other blocks, source prefixes and services do not', () => {
+    const snap = build(z);
+    for (const service of ['lat', 'geo']) {
+      run(snap, client(BERLIN), { service });
       const a = run(snap, client(BERLIN), { service });
-      assert.notEqual(run(snap, client('5.10.20.8'), { service }), a);
+      // 5.10.20.0/24 is one record (Berlin): the decision a host got holds for every host in it.
+      assert.equal(run(snap, client('5.10.20.8'), { service }), a);
+      assert.equal(run(snap, client('5.10.20.250'), { service }), a);
+      // Another block of the database: its own entry (5.10.1.x lies in the Frankfurt /16 outside Berlin).
+      run(snap, client('5.10.1.8'), { service });
+      assert.notEqual(run(snap, client('5.10.1.8'), { service }), a);
+      // An ECS /24 and /23 are told apart only as far as their sources go: each gets its own decision.
+      run(snap, client('5.10.20.0', 24), { service });
+      run(snap, client('5.10.20.0', 23), { service });
       assert.notEqual(run(snap, client('5.10.20.0', 24), { service }), run(snap, client('5.10.20.0', 23), { service }));
+      run(snap, client(BERLIN), { service: service === 'lat' ? 'geo' : 'lat' });
       assert.notEqual(run(snap, client(BERLIN), { service: service === 'lat' ? 'geo' : 'lat' }), a);
     }
   });
 
-  test('a new snapshot does not reuse decisions', () => {
+  test('a snapshot built anew does not reuse decisions', () => {
     const one = build(z);
     const two = build(z);
     for (const service of ['lat', 'geo']) {
       const a = run(one, client(BERLIN), { service });
       const b = run(two, client(BERLIN), { service });
-      assert.notEqual(a, b);
+      assert.ok(a.why && b.why, 'both made in full');
       assert.equal(regionOf(a), regionOf(b));
-      assert.equal(run(one, client(BERLIN), { service }), a);
+      assert.equal(run(one, client(BERLIN), { service }).why, undefined, 'the first one cached');
     }
     // Health changed in the new snapshot: the cached answer of the old one is not served from it.
     const drained = build(z, { health: { drained: ['frankfurt'] } });

@@ -1,7 +1,8 @@
 /**
  * Explain a routing decision by asking the real answer path: a DNS query is built for the name, type and
- * client (with ECS when a subnet is given), answered by a Responder over the current snapshot, and the very
- * Decision it used is reported next to the decoded answer. Explain cannot disagree with DNS because it is DNS.
+ * client (with ECS when a subnet is given), answered by a Responder over the current snapshot (without its
+ * decision cache, so that the decision is made in full, reasons included), and the very Decision it used is
+ * reported next to the decoded answer. Explain cannot disagree with DNS because it is DNS.
  */
 import { isIP } from 'node:net';
 import { EdnsOption, Rcode, rcodeName, RRType } from '../wire/constants.js';
@@ -15,6 +16,8 @@ import type { Snapshot } from '../snapshot/types.js';
 import { addressBytes, parseCidr } from '../util/cidr.js';
 import type { Candidate } from '../routing/decision.js';
 import type { Rng } from '../util/rng.js';
+import { DecisionCache } from '../routing/decision-cache.js';
+
 
 export interface ExplainRequest {
   name: string;
@@ -71,7 +74,9 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
   if (!ecs && req.client === undefined) throw new ExplainError('give a client address or an ECS subnet', 'client');
 
   const snap = current();
-  const fixed = () => snap;
+  // Without the decision cache: a cached decision is the answer alone, explain wants its reasons too.
+  const uncached: Snapshot = { ...snap, decisions: DecisionCache.NONE };
+  const fixed = () => uncached;
   const peerAddress = req.client ?? (ecs!.family === 4 ? '127.0.0.1' : '::1');
   const query = buildQuery(name, type, ecs);
   const q = new ParsedQuery();
@@ -83,14 +88,15 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
   if (msg.rcode === Rcode.REFUSED) throw new ExplainError(`${name} is not inside any zone this server answers for`, 'name', 404);
 
   const d = responder.info.decision;
+  const why = d?.why;
   const scopeOpt = msg.edns?.options.find((o) => o.code === EdnsOption.ECS);
   const addresses = msg.answers.filter((r) => r.type === type).map((r) => (r.data as { address: string }).address);
   const cnames = msg.answers.filter((r) => r.type === RRType.CNAME);
   const last = msg.answers[msg.answers.length - 1];
   const locateFamily: 4 | 6 = ecs ? ecs.family : isIP(peerAddress) === 6 ? 6 : 4;
   const locateBytes = ecs ? ecs.network : addressBytes(peerAddress, locateFamily);
-  const location = d?.location ?? snap.locator.locate(locateBytes, locateFamily, ecs ? ecs.prefix : locateFamily === 4 ? 32 : 128);
-  const svc = d ? snap.services.get(d.service)?.service : undefined;
+  const location = why?.location ?? snap.locator.locate(locateBytes, locateFamily, ecs ? ecs.prefix : locateFamily === 4 ? 32 : 128);
+  const svc = why ? snap.services.get(why.service)?.service : undefined;
   return {
     name,
     type: typeText,
@@ -99,7 +105,7 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
     ...(svc
       ? { service: { name: svc.name, policy: svc.policy, ttl: svc.ttl, answers: svc.answers, whenAllDown: svc.whenAllDown, toleranceMs: svc.toleranceMs } }
       : {}),
-    candidates: d?.candidates ?? [],
+    candidates: why?.candidates ?? [],
     answer: {
       rcode: rcodeName(msg.rcode),
       region: d?.region?.region.name ?? null,
@@ -109,8 +115,8 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
       // Without ECS no scope goes on the wire; the decision's scope still says which block the answer holds for.
       scope: scopeOpt ? scopeOpt.data[3]! : (d?.scope ?? 0),
     },
-    reason: d ? d.reason : svc === undefined && msg.answers.length > 0 ? 'static records' : `${rcodeName(msg.rcode)}: no service at this name`,
-    failOpen: d?.failOpen ?? false,
+    reason: why ? why.reason : svc === undefined && msg.answers.length > 0 ? 'static records' : `${rcodeName(msg.rcode)}: no service at this name`,
+    failOpen: why?.failOpen ?? false,
   };
 }
 

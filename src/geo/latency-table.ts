@@ -34,11 +34,16 @@ export class LatencyTable {
   readonly allCidr = new PrefixMap<true>();
   private readonly byCountry = new Map<string, Map<string, RttEntry>>();
   private readonly byContinent = new Map<string, Map<string, RttEntry>>();
+  /** The measured values by `${client}|${region}`, so that a rebuild can tell which ones changed. */
+  readonly measured = new Map<string, MeasuredLatency>();
 
   constructor(declared: readonly LatencyEntry[], measured: readonly MeasuredLatency[] = []) {
     // Measured last, so it replaces a declared value for the same key.
     for (const e of declared) this.add(e.client, e.region, { rttMs: e.rttMs, client: e.client.text, origin: 'zone' });
-    for (const m of measured) this.add(m.client, m.region, { rttMs: m.rttMs, client: m.client.text, origin: 'measured' });
+    for (const m of measured) {
+      this.add(m.client, m.region, { rttMs: m.rttMs, client: m.client.text, origin: 'measured' });
+      this.measured.set(`${m.client.text}|${m.region}`, m);
+    }
   }
 
   private add(client: LatencyClient, region: string, entry: RttEntry): void {

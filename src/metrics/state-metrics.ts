@@ -16,6 +16,8 @@ export interface StateSources {
   reloadRejections: Readonly<Record<ReloadRejectReason, number>>;
   /** API request bodies refused before a route ran, by reason (size, depth, syntax, type). */
   bodyRejections: ReadonlyMap<string, number>;
+  /** Full re-reads of the shared store, by whether they changed the state (SharedState.resyncs). */
+  resyncs?: { readonly changed: number; readonly unchanged: number } | undefined;
 }
 
 /** Registers the families; returns the rebuild-time histogram, which `Telemetry.observeRebuild` feeds. */
@@ -82,6 +84,25 @@ export function registerStateMetrics(registers: Registry[], s: StateSources): Hi
     collect() {
       this.reset();
       for (const reason of RELOAD_REJECT_REASONS) this.inc({ reason }, s.reloadRejections[reason]);
+    },
+  });
+  new Counter({
+    name: 'gslb_store_resyncs_total',
+    help: 'Full re-reads of the store (start, reconnect, every 10 s with Redis), by whether they found a change (a change means a snapshot rebuild).',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ result: 'changed' }, s.resyncs?.changed ?? 0);
+      this.inc({ result: 'unchanged' }, s.resyncs?.unchanged ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gslb_decision_cache_entries',
+    help: 'Steering decisions cached by the current snapshot (one per service, answer family and client block).',
+    registers,
+    collect() {
+      this.set(s.holder.current().decisions.size);
     },
   });
   return rebuildDuration;

@@ -27,6 +27,8 @@ export interface TelemetryDeps {
   nodeId: string;
   /** Who may report probes (api/probers.ts): how many are known, how many reports were refused. */
   probers?: ProberCounts;
+  /** Full re-reads of the store, by whether they found a change. */
+  resyncs?: { readonly changed: number; readonly unchanged: number };
 }
 
 export class Telemetry {

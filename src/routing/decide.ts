@@ -8,7 +8,7 @@ import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { RegionHealth } from '../health/view.js';
 import type { RoutingView } from './view.js';
-import type { Candidate, Client, Decision, FamilyEligibility } from './decision.js';
+import type { Candidate, Client, Decision, DecisionWhy, FamilyEligibility } from './decision.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import { subnetHash, weightedOrder, weightedPick } from './select.js';
@@ -20,24 +20,24 @@ export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
 /** Decision cache effectiveness, read by /metrics (process-wide counters: the cache itself is per snapshot). */
 export const decisionCacheStats = { hits: 0, misses: 0 };
 
+/**
+ * The decision for one query. Located policies (latency, geo) are served from the view's decision cache when
+ * it holds the client's block; a decision made here is cached for its block (its ECS scope), without `why`.
+ */
 export function decide(snap: RoutingView, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
-  const { service } = svc;
-  const located = service.policy === 'latency' || service.policy === 'geo';
+  const policy = svc.service.policy;
   const wantV6 = qtype === RRType.AAAA;
-  let key: string | undefined;
-  if (located) {
-    const bytes = (client.sourcePrefix + 7) >> 3;
-    // Short keys hash fast: service ordinal, answer family, client family and prefix, then the address bytes.
-    key = String.fromCharCode(svc.ordinal, wantV6 ? 6 : 4, client.family, client.sourcePrefix) + client.address.toString('latin1', 0, bytes);
-    const hit = snap.decisions.get(key);
-    if (hit) {
-      decisionCacheStats.hits++;
-      return hit;
-    }
-    decisionCacheStats.misses++;
+  if (policy !== 'latency' && policy !== 'geo') return compute(snap, svc, wantV6, client, rng);
+  const cache = snap.decisions;
+  if (!cache.enabled) return compute(snap, svc, wantV6, client, rng);
+  const hit = cache.get(svc.ordinal, wantV6, client);
+  if (hit) {
+    decisionCacheStats.hits++;
+    return hit;
   }
+  decisionCacheStats.misses++;
   const d = compute(snap, svc, wantV6, client, rng);
-  if (key !== undefined) snap.decisions.set(key, d);
+  cache.set(svc.ordinal, wantV6, client, d);
   return d;
 }
 
@@ -46,11 +46,6 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   const policy = service.policy;
   const located = policy === 'latency' || policy === 'geo';
   const stickyBits = Math.min(client.sourcePrefix, STICKY_PREFIX[client.family]);
-  // Separate streams for the region draw and the endpoint order: with one seed, the endpoint order reused the
-  // value that picked the region, so within a tolerance group each region's subnets favoured one endpoint
-  // (e.g. 12% / 38% instead of 25% / 25% for two equal endpoints in each of two equal regions).
-  const stickyRng = (purpose: 'region' | 'endpoints') =>
-    seededRng(subnetHash(client.address, stickyBits, purpose === 'region' ? service.name : service.name + '\u0000endpoints'));
 
   // Route 53 latency records choose only among record sets of the asked type: so do we. A region without (up)
   // endpoints of the asked family is no candidate for it, so a service never answers one client with records
@@ -78,12 +73,15 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   const shortTtl = candidates.some((c) => c.unstable);
   const ttl = shortTtl ? Math.max(1, Math.floor(service.ttl / 2)) : service.ttl;
 
-  const base = { service: service.name, policy, ttl, candidates };
+  // Objects here are built by assignment, not spread: a spread clone given more properties cost microseconds
+  // (a new hidden class each time), on the path every decision the cache does not hold takes.
+  const why: DecisionWhy = { service: service.name, policy, candidates, failOpen: false, reason: '' };
   const withFamily = svc.regions.filter((_, i) => candidates[i]!.hasFamily);
   if (withFamily.length === 0) {
     // The same NODATA for every client: scope 0, so no resolver mistakes it for one subnet's answer.
     const reason = svc.regions.length === 0 ? 'the service has no regions' : `no region of the service has ${FAMILY_LABEL[family]} endpoints: NODATA for every client`;
-    return { ...base, endpoints: [], scope: 0, failOpen: false, reason };
+    why.reason = reason;
+    return { endpoints: [], ttl, scope: 0, why };
   }
 
   // Scope: the longest prefix of any client-dependent data consulted (about the regions that can answer).
@@ -114,11 +112,12 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 
   let eligible = svc.regions.filter((_, i) => candidates[i]!.healthy);
   let failOpen = false;
-  const decided = { ...base, ...(location ? { location } : {}) };
+  if (location) why.location = location;
   if (eligible.length === 0) {
     if (service.whenAllDown === 'none') {
       const reason = `every region with ${FAMILY_LABEL[family]} endpoints is down or drained (when-all-down: none)`;
-      return { ...decided, endpoints: [], scope: 0, failOpen: false, reason };
+      why.reason = reason;
+      return { endpoints: [], ttl, scope: 0, why };
     }
     // Fail open among the regions that have the family: one without it could only answer NODATA.
     failOpen = true;
@@ -156,7 +155,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
         reason = `lowest estimated RTT (${policy === 'geo' ? 'nearest' : 'latency'})`;
       } else {
         sticky = true;
-        region = weightedPick(close, (r) => r.region.weight, stickyRng('region'))!;
+        region = weightedPick(close, (r) => r.region.weight, seededRng(subnetHash(client.address, stickyBits, service.name)))!;
         reason = `${close.length} regions within ${service.toleranceMs} ms of the best share by weight; this client subnet's share`;
       }
     }
@@ -167,25 +166,29 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   const name = region.region.name;
   const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
   const usable = region.answering[family].filter((e) => failOpen || snap.health.endpointUp(name, e.address));
-  let endpoints: EndpointIndex[] = [];
-  let cname: EndpointIndex | undefined;
-  if (usable.length > 0 && !hostsOnly) {
-    if (usable.length > service.answers && located) sticky = true;
-    endpoints = weightedOrder(usable, (e) => e.weight, located ? stickyRng('endpoints') : rng).slice(0, service.answers);
-  } else if (usable.length > 0) {
-    cname = weightedOrder(usable, (e) => e.weight, located ? stickyRng('endpoints') : rng)[0];
-    if (cname && usable.length > 1 && located) sticky = true;
-  }
-
+  // Choosing some of the endpoints (or one CNAME target) rotates them per client /24 or /56.
+  if (located && usable.length > (hostsOnly ? 1 : service.answers)) sticky = true;
   if (located) {
     if (sticky) scope = Math.max(scope, stickyBits);
     if (policy === 'latency') scope = snap.latency.allCidr.narrowScope(client.address, client.family, scope);
     scope = Math.min(scope, client.sourcePrefix);
   }
+  // Its own stream, not the region draw's: with one seed the endpoint order reused the value that picked the
+  // region, so within a tolerance group each region's subnets favoured one endpoint (12% / 38% instead of 25% /
+  // 25%). When every usable endpoint is answered the order is drawn for the whole block the decision holds for,
+  // as every client in it gets this decision from the cache; a /24's own order would depend on who asked first.
+  const order = located ? seededRng(subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), service.name + '\u0000endpoints')) : rng;
+  let endpoints: EndpointIndex[] = [];
+  let cname: EndpointIndex | undefined;
+  if (usable.length > 0 && !hostsOnly) endpoints = weightedOrder(usable, (e) => e.weight, order).slice(0, service.answers);
+  else if (usable.length > 0) cname = weightedOrder(usable, (e) => e.weight, order)[0];
+
   if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
   if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
   if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
-  return { ...decided, region, endpoints, ...(cname ? { cname } : {}), scope, failOpen, reason };
+  why.failOpen = failOpen;
+  why.reason = reason;
+  return { region, endpoints, cname, ttl, scope, why };
 }
 
 /** One family of a region as a candidate: its answering endpoints, their health, the drain. */

@@ -47,17 +47,30 @@ export interface Candidate {
   chosen: boolean;
 }
 
+/**
+ * A steering decision: the answer (what the responder writes, and all the decision cache keeps: tens of bytes)
+ * and, when it was made for this query rather than taken from the cache, why (for explain).
+ */
 export interface Decision {
-  service: string;
-  policy: Policy;
-  region?: RegionIndex;
+  region?: RegionIndex | undefined;
   /** Address records to answer with (same family as the query). */
   endpoints: EndpointIndex[];
   /** Set when the chosen region is reached through a hostname: answer a CNAME to it. */
-  cname?: EndpointIndex;
+  cname?: EndpointIndex | undefined;
   ttl: number;
-  /** ECS scope prefix length: how much of the client address the decision depended on. */
+  /**
+   * ECS scope prefix length: how much of the client address the decision depended on. Every client in that
+   * block gets the same decision, which is what lets the cache keep one entry for the whole block.
+   */
   scope: number;
+  /** Absent on a decision from the cache; explain, which never uses the cache, always has it. */
+  why?: DecisionWhy;
+}
+
+/** The reasoning behind a decision, as explain shows it. */
+export interface DecisionWhy {
+  service: string;
+  policy: Policy;
   location?: ClientLocation;
   candidates: Candidate[];
   /** Every candidate was down and `when-all-down: all` answered as if all were up. */

@@ -11,6 +11,6 @@ export interface RoutingView {
   readonly locator: Locator;
   readonly latency: LatencyTable;
   readonly health: HealthView;
-  /** Decisions per (service, family, client block): written to, but owned by the view (swapped with it). */
+  /** Decisions per (service, family, client block): written to, but owned by the view (DecisionCache.NONE: none). */
   readonly decisions: DecisionCache;
 }

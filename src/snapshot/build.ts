@@ -10,6 +10,7 @@ import { familyEndpoints } from '../model/families.js';
 import type { Region, ZoneSet } from '../model/types.js';
 import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, staticLookup, type ZoneView } from './plans.js';
 import { PlanCache, type NameNode, type Snapshot, type ZoneIndex } from './types.js';
+import { carryDecisions } from './carry.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 
 /** What changes without the zone files changing: rebuilt cheaply by `withState`. */
@@ -30,7 +31,7 @@ export interface BuildOptions {
 }
 
 /** Decisions per cache generation (at most twice this many are kept): a flood of distinct client subnets costs
- * bounded memory, and up to this many active client subnets stay cached. */
+ * bounded memory, and up to this many active client blocks stay cached. */
 export const DECISION_CACHE_SIZE = 65_536;
 
 function indexRegion(region: Region): RegionIndex {
@@ -155,7 +156,10 @@ function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snap
   const given = state.health ?? (prev ? () => prev.health : allUp);
   const health = typeof given === 'function' ? given(regions) : given;
   const latency = state.measured || !prev ? new LatencyTable(zoneSet.latency, state.measured ?? []) : prev.latency;
-  return { apiRegions, regions, services, locator, health, latency, decisions: new DecisionCache(DECISION_CACHE_SIZE) };
+  const parts = { locator, regions, services, health, latency };
+  // Same zones: the decisions this change cannot affect stay cached (carry.ts).
+  const decisions = prev && prev.zoneSet === zoneSet ? carryDecisions(prev, parts, DECISION_CACHE_SIZE) : new DecisionCache(DECISION_CACHE_SIZE);
+  return { apiRegions, ...parts, decisions };
 }
 
 export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {

@@ -107,6 +107,9 @@ export interface Snapshot {
   locator: Locator;
   latency: LatencyTable;
   health: HealthView;
-  /** Decisions per (service, family, client block); belongs to this snapshot, so a swap invalidates it. */
+  /**
+   * Decisions per (service, family, client block). A state rebuild hands it on to the next snapshot minus what
+   * its change can affect (carry.ts); this snapshot's then holds nothing more.
+   */
   decisions: DecisionCache;
 }

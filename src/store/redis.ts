@@ -211,6 +211,8 @@ export class RedisStore implements Store {
     private readonly log: Logger,
     /** `--redis-min-replicas`: replicas that must hold a write before it is acknowledged (0 = the primary alone). */
     private readonly minReplicas = 0,
+    /** How often everything is re-read (tests make it short to see several resyncs). */
+    private readonly resyncMs = RESYNC_MS,
   ) {
     const ns = `{${target.namespace}}`;
     this.keys = {
@@ -354,7 +356,7 @@ export class RedisStore implements Store {
     });
     this.timer = setInterval(() => {
       if (this.ready) this.resync().catch((err: unknown) => this.log.warn({ err }, 'periodic resync failed'));
-    }, RESYNC_MS);
+    }, this.resyncMs);
     this.timer.unref();
     this.watchdog = setInterval(() => this.checkConnections(), PING_INTERVAL_MS);
     this.watchdog.unref();

@@ -13,6 +13,8 @@ import type { ProbeUpdate } from '../health/probe-state.js';
 
 export class SharedState {
   private readonly availability: AvailabilityTracker;
+  /** Full re-reads of the store (start, reconnect, the periodic safety net), by whether they found news. */
+  readonly resyncs = { changed: 0, unchanged: 0 };
 
   constructor(
     readonly store: Store,
@@ -26,7 +28,9 @@ export class SharedState {
 
   async start(): Promise<void> {
     this.store.onChange((c) => {
-      if (this.cache.apply(c)) this.changed();
+      const changed = this.cache.apply(c);
+      if (c.kind === 'resync') this.resyncs[changed ? 'changed' : 'unchanged']++;
+      if (changed) this.changed();
     });
     if (this.store instanceof RedisStore) {
       this.store.beforeResync = () => this.pushUnsynced();

@@ -10,11 +10,9 @@ import type { MeasuredLatency } from '../geo/latency-table.js';
 import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
+import { probeChangeMatters, resyncDiff } from './resync-diff.js';
 import { emptyState, probeKey, splitProbeKey, type RegionRegistration, type StateData, type StoreChange } from './types.js';
 import type { ProbeUpdate, ProberState } from '../health/probe-state.js';
-
-/** The shortest freshness window (30 s): a report after longer silence may bring a prober back into the vote. */
-const MIN_FRESHNESS_MS = 30_000;
 
 export class StateCache {
   private data: StateData = emptyState();
@@ -45,21 +43,25 @@ export class StateCache {
    */
   apply(change: StoreChange, now = Date.now()): boolean {
     switch (change.kind) {
-      case 'resync':
+      case 'resync': {
         // Own copies of the maps: the embedded store hands over its live state, and comparing a change with
         // the previous state only works if the store's later writes do not land here first.
-        this.data = {
+        const next: StateData = {
           regions: new Map(change.data.regions),
           drains: new Map(change.data.drains),
           probes: new Map(change.data.probes),
           latency: new Map(change.data.latency),
         };
-        this.apiRegionsCache = undefined;
         // What the store does not know yet survives the resync.
-        for (const [k, s] of this.unsynced) this.data.probes.set(k, s);
+        for (const [k, s] of this.unsynced) next.probes.set(k, s);
+        // Nearly every resync finds what the change feed already brought: then nothing is rebuilt (resync-diff.ts).
+        const diff = resyncDiff(this.data, next, now);
+        this.data = next;
+        if (diff.regions) this.apiRegionsCache = undefined;
         this.byEndpoint.clear();
         for (const [k, s] of this.data.probes) this.index(k, s);
-        return true;
+        return diff.changed;
+      }
       case 'region':
         this.apiRegionsCache = undefined;
         if (change.registration) this.data.regions.set(change.name, change.registration);
@@ -73,7 +75,7 @@ export class StateCache {
         let significant = false;
         for (const [k, s] of change.states) {
           const prev = this.data.probes.get(k);
-          if (!s || !prev || prev.up !== s.up || prev.since !== s.since || now - prev.at > MIN_FRESHNESS_MS) significant = true;
+          if (probeChangeMatters(prev, s, now)) significant = true;
           if (s) this.data.probes.set(k, s);
           else this.data.probes.delete(k);
           this.index(k, s);

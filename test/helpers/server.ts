@@ -58,6 +58,18 @@ export async function startTestServer(
   };
 }
 
+/** The first lines of a zone file for `apex`: TTL, SOA, one in-zone name server with its address. */
+export function zoneHead(apex: string): string {
+  return [
+    `zone: ${apex}`,
+    'ttl: 300',
+    `soa: { mname: ns1.${apex}, rname: hostmaster.example.test, serial: 1, refresh: 3600, retry: 600, expire: 604800, minimum: 60 }`,
+    `ns: [ns1.${apex}]`,
+    'records:',
+    '  ns1: { A: [192.0.2.53] }',
+  ].join('\n');
+}
+
 /** The contract's example zone, used by most DNS tests. */
 export const EXAMPLE_ZONE = `
 zone: gslb.example.test

@@ -1,0 +1,74 @@
+/**
+ * Which cached decisions a state rebuild keeps. A decision depends on the client's location data, the
+ * candidate regions' health (per family: eligible, drained, unstable, which endpoints are up) and, for the
+ * latency policy, the latency table. So a health change drops the decisions of the services that use a region
+ * whose health changed, and keeps the rest; a latency change drops the decisions of latency services whose
+ * client block meets a changed CIDR entry or whose client is in a changed country or continent. New location
+ * data or re-indexed regions and services (an API registration) start a fresh cache.
+ */
+import { placeId, DecisionCache, type CarryPlan } from '../routing/decision-cache.js';
+import type { LatencyTable, MeasuredLatency } from '../geo/latency-table.js';
+import type { Locator } from '../geo/locator.js';
+import type { HealthView } from '../health/view.js';
+import type { RegionIndex, ServiceIndex } from '../model/indexes.js';
+import type { Cidr } from '../util/cidr.js';
+
+/** What the next snapshot is made of, as far as decisions go. */
+export interface DecisionInputs {
+  locator: Locator;
+  regions: Map<string, RegionIndex>;
+  services: Map<string, ServiceIndex>;
+  health: HealthView;
+  latency: LatencyTable;
+  decisions: DecisionCache;
+}
+
+/** The decision cache for a snapshot made of `next`, from the one of `prev`. */
+export function carryDecisions(prev: DecisionInputs, next: Omit<DecisionInputs, 'decisions'>, generation: number): DecisionCache {
+  if (next.locator !== prev.locator || next.services !== prev.services || next.regions !== prev.regions) return new DecisionCache(generation);
+  const unhealthy = prev.health === next.health ? new Set<string>() : healthChanges(prev.health, next.health, next.regions);
+  const latency = prev.latency === next.latency ? [] : latencyChanges(prev.latency, next.latency);
+  // Any CIDR entry also narrows every latency service's ECS scopes, whichever region it is for.
+  const cidrs: Cidr[] = [];
+  for (const m of latency) if (m.client.kind === 'cidr') cidrs.push(m.client);
+  const byOrdinal: ServiceIndex[] = [];
+  for (const s of next.services.values()) byOrdinal[s.ordinal] = s;
+  return prev.decisions.carry((ordinal): CarryPlan => {
+    const svc = byOrdinal[ordinal];
+    if (!svc || svc.regions.some((r) => unhealthy.has(r.region.name))) return 'drop';
+    if (svc.service.policy !== 'latency' || latency.length === 0) return 'keep';
+    const places = new Set<number>();
+    for (const { client: c, region } of latency) {
+      if (c.kind !== 'cidr' && svc.regions.some((r) => r.region.name === region)) places.add(placeId(c.kind === 'country' ? c.country : c.continent));
+    }
+    return cidrs.length === 0 && places.size === 0 ? 'keep' : { cidrs, places };
+  });
+}
+
+/**
+ * Regions whose health, as steering reads it, differs between two views: the per-family verdicts, the drain,
+ * instability (it halves TTLs) and each answering endpoint's up/down. Reasons in words do not count.
+ */
+function healthChanges(before: HealthView, after: HealthView, regions: Map<string, RegionIndex>): Set<string> {
+  const changed = new Set<string>();
+  for (const [name, r] of regions) if (healthKey(before, name, r) !== healthKey(after, name, r)) changed.add(name);
+  return changed;
+}
+
+function healthKey(view: HealthView, name: string, r: RegionIndex): string {
+  const h = view.region(name);
+  const family = (f: 'ipv4' | 'ipv6') => ((h.families?.[f].up ?? h.up) ? '1' : '0');
+  let key = `${h.drained ? 1 : 0}${h.unstable ? 1 : 0}${family('ipv4')}${family('ipv6')}:`;
+  for (const e of r.answering.ipv4) key += view.endpointUp(name, e.address) ? '1' : '0';
+  key += ':';
+  for (const e of r.answering.ipv6) key += view.endpointUp(name, e.address) ? '1' : '0';
+  return key;
+}
+
+/** Measured values added, removed or with another RTT. */
+function latencyChanges(before: LatencyTable, after: LatencyTable): MeasuredLatency[] {
+  const out: MeasuredLatency[] = [];
+  for (const [k, m] of after.measured) if (before.measured.get(k)?.rttMs !== m.rttMs) out.push(m);
+  for (const [k, m] of before.measured) if (!after.measured.has(k)) out.push(m);
+  return out;
+}
