@@ -14,10 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { dataFiles } from './keys.js';
 
-const LOCK_FILE = 'gslb.lock';
 const HEARTBEAT_MS = 1000;
 /** Several missed heartbeats: a holder whose event loop stalls briefly is not robbed. */
 const STALE_MS = 5000;
@@ -136,7 +135,7 @@ export class DataDirLock {
    * the lock file the filesystem's error is thrown (ENOSPC, EROFS…), unless a live process holds the directory.
    */
   static async acquire(dir: string, log: Logger): Promise<DataDirLock> {
-    const file = join(dir, LOCK_FILE);
+    const file = dataFiles(dir).lock;
     const mine = withIdentity({ pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') });
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       let published: boolean;

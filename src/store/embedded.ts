@@ -11,14 +11,14 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { applyResult } from '../health/machine.js';
 import { DataDirLock } from './dir-lock.js';
 import { smoothLatency } from './latency.js';
 import { fromFile, toFile } from './serialize.js';
 import { applyChange, cloneState } from './state-change.js';
-import { emptyState, latencyKey, probeKey, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import { dataFiles, latencyKey, probeKey, probeKeyPrefix, type DataFiles } from './keys.js';
+import { emptyState, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** Own check results, and a retry after a failed write, reach the file at this pace. */
@@ -52,13 +52,15 @@ export class EmbeddedStore implements Store {
   private readOnly: string | undefined;
   private locking = false;
   private closed = false;
+  private readonly files: DataFiles;
   readonly file: string;
 
   constructor(
     private readonly dir: string,
     private readonly log: Logger,
   ) {
-    this.file = join(dir, 'state.json');
+    this.files = dataFiles(dir);
+    this.file = this.files.state;
   }
 
   async start(): Promise<StateData> {
@@ -142,7 +144,7 @@ export class EmbeddedStore implements Store {
   deleteRegion(name: string): Promise<void> {
     return this.write((draft) => {
       const gone: [string, null][] = [];
-      for (const key of draft.probes.keys()) if (key.startsWith(name + '|')) gone.push([key, null]);
+      for (const key of draft.probes.keys()) if (key.startsWith(probeKeyPrefix(name))) gone.push([key, null]);
       const changes: StoreChange[] = [
         { kind: 'region', name, registration: null },
         { kind: 'drain', name, drain: null },
@@ -284,7 +286,7 @@ export class EmbeddedStore implements Store {
 
   private async writeFile(state: StateData): Promise<void> {
     const text = JSON.stringify(toFile(state));
-    const tmp = `${this.file}.tmp`;
+    const tmp = this.files.temp;
     try {
       const fh = await open(tmp, 'w', 0o600);
       try {

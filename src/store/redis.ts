@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { latencyKey, probeKey, probeKeyPattern, redisKeys, type RedisKeys } from './keys.js';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
 import type { ClientOptions, RedisTarget } from './redis-connect.js';
 import { clockOffset, DEADLINE_GUARD, OPS_SCRIPT, WriteOps } from './redis-deadline.js';
@@ -62,8 +63,7 @@ local now, alpha, maxAge = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4
 local samples = cjson.decode(ARGV[5])
 local out = {}
 for _, s in ipairs(samples) do
-  local key = s.client .. '|' .. s.region
-  local cur = redis.call('HGET', KEYS[1], key)
+  local cur = redis.call('HGET', KEYS[1], s.k)
   local v = { client = s.client, region = s.region, rttMs = s.rtt, samples = 1, updatedAt = now }
   if cur then
     local p = cjson.decode(cur)
@@ -73,7 +73,7 @@ for _, s in ipairs(samples) do
     end
   end
   local enc = cjson.encode(v)
-  redis.call('HSET', KEYS[1], key, enc)
+  redis.call('HSET', KEYS[1], s.k, enc)
   out[#out + 1] = enc
 end
 local msg = '{"kind":"latency","id":"' .. ARGV[6] .. '","values":[' .. table.concat(out, ',') .. ']}'
@@ -154,7 +154,7 @@ export class RedisStore implements Store {
   private sub: Client | undefined;
   private subNode = 0;
   private readonly options: ClientOptions;
-  private readonly keys: { regions: string; drains: string; probes: string; latency: string; epoch: string; channel: string };
+  private readonly keys: RedisKeys;
   private readonly listeners: ((c: StoreChange) => void)[] = [];
   private waitInFlight: Promise<number> | undefined;
   private waitNext: Promise<number> | undefined;
@@ -212,15 +212,7 @@ export class RedisStore implements Store {
     /** `--redis-min-replicas`: replicas that must hold a write before it is acknowledged (0 = the primary alone). */
     private readonly minReplicas = 0,
   ) {
-    const ns = `{${target.namespace}}`;
-    this.keys = {
-      regions: `${ns}:regions`,
-      drains: `${ns}:drains`,
-      probes: `${ns}:probes`,
-      latency: `${ns}:latency`,
-      epoch: `${ns}:epoch`,
-      channel: `${ns}:changes`,
-    };
+    this.keys = redisKeys(target.namespace);
     const options: ClientOptions = {
       // Nothing is queued while disconnected, nothing in flight is retried or resent after a reconnect: a
       // command either gets its reply on the connection it was sent on, or fails (and the API answers 503).
@@ -700,7 +692,7 @@ export class RedisStore implements Store {
       const found: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await this.cmd.hscan(this.keys.probes, cursor, 'MATCH', `${name.replace(/[*?[\]\\]/g, '\\$&')}|*`, 'COUNT', 1000);
+        const [next, batch] = await this.cmd.hscan(this.keys.probes, cursor, 'MATCH', probeKeyPattern(name), 'COUNT', 1000);
         cursor = next;
         for (let i = 0; i < batch.length; i += 2) found.push(batch[i]!);
       } while (cursor !== '0');
@@ -733,7 +725,7 @@ export class RedisStore implements Store {
   async applyProbes(updates: ProbeUpdate[], now: number, durable = true): Promise<[string, ProberState][]> {
     if (updates.length === 0) return [];
     const payload = updates.map((u) => ({
-      k: `${u.region}|${u.endpoint}|${u.prober}`,
+      k: probeKey(u.region, u.endpoint, u.prober),
       ok: u.ok,
       rise: u.rise,
       fall: u.fall,
@@ -754,7 +746,7 @@ export class RedisStore implements Store {
   }
 
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
-    const payload = samples.map((s) => ({ client: s.client, region: s.region, rtt: s.rttMs }));
+    const payload = samples.map((s) => ({ k: latencyKey(s.client, s.region), client: s.client, region: s.region, rtt: s.rttMs }));
     const id = this.nextId();
     const msg = await this.write(async (deadline) => {
       const out = await this.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id, deadline);

@@ -1,4 +1,5 @@
 /** StateData <-> JSON, for the embedded store's file and for full resyncs. */
+import { latencyKey } from './keys.js';
 import { emptyState, type StateData } from './types.js';
 
 export interface StateFile {
@@ -26,6 +27,6 @@ export function fromFile(raw: unknown): StateData {
   for (const r of f.regions ?? []) data.regions.set(r.name, r);
   for (const [k, v] of f.drains ?? []) data.drains.set(k, v);
   for (const [k, v] of f.probes ?? []) data.probes.set(k, v);
-  for (const l of f.latency ?? []) data.latency.set(`${l.client}|${l.region}`, l);
+  for (const l of f.latency ?? []) data.latency.set(latencyKey(l.client, l.region), l);
   return data;
 }

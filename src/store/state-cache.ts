@@ -10,7 +10,8 @@ import type { MeasuredLatency } from '../geo/latency-table.js';
 import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
-import { emptyState, probeKey, splitProbeKey, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import { endpointKey, latencyKey, probeKey, splitProbeKey } from './keys.js';
+import { emptyState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
 import type { ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** The shortest freshness window (30 s): a report after longer silence may bring a prober back into the vote. */
@@ -86,7 +87,7 @@ export class StateCache {
         return significant;
       }
       case 'latency':
-        for (const v of change.values) this.data.latency.set(`${v.client}|${v.region}`, v);
+        for (const v of change.values) this.data.latency.set(latencyKey(v.client, v.region), v);
         return true;
     }
   }
@@ -94,7 +95,7 @@ export class StateCache {
   private index(key: string, state: ProberState | null): void {
     this.overlayIndex = undefined;
     const [region, endpoint, prober] = splitProbeKey(key);
-    const k = `${region}|${endpoint}`;
+    const k = endpointKey(region, endpoint);
     let m = this.byEndpoint.get(k);
     if (state) {
       if (!m) this.byEndpoint.set(k, (m = new Map<string, ProberState>()));
