@@ -9,22 +9,18 @@
  * link is back). The store is told when notifications may have been missed and when both connections are
  * back (LinkEvents); it decides what to re-read.
  */
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ClientOptions, RedisTarget } from './redis-connect.js';
+import { NewRedis, STORE_CLIENT_OPTIONS, type ClientOptions, type RedisTarget } from './redis-connect.js';
 import { clockOffset } from './redis-deadline.js';
 import type { StoreStatus } from './store-status.js';
 import { ReplicationShortfallError, StoreUnavailableError } from './types.js';
 
-/** Both connections are pinged this often: a cut link is noticed within PING_INTERVAL_MS + COMMAND_TIMEOUT_MS. */
+/** Both connections are pinged this often: a cut link is noticed within this + the command timeout (redis-connect.ts). */
 const PING_INTERVAL_MS = 1000;
-/** A command (or ping) without a reply after this long fails and its connection is reset: the API answers 503. */
-const COMMAND_TIMEOUT_MS = 1500;
 
 export type Client = Redis | Cluster;
 
-// ioredis' option types do not satisfy its own constructor under exactOptionalPropertyTypes (as in redis-connect.ts).
-const NewRedis = Redis as unknown as new (options: object) => Redis;
 
 export interface LinkEvents {
   /** A notification on the channel. */
@@ -87,17 +83,7 @@ export class RedisLink {
     private readonly events: LinkEvents,
     private readonly log: Logger,
   ) {
-    const options: ClientOptions = {
-      // Nothing is queued while disconnected, nothing in flight is retried or resent after a reconnect: a
-      // command either gets its reply on the connection it was sent on, or fails (and the API answers 503).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: 2000,
-      // Keep trying forever, at most every 2 s: Redis coming back must be noticed without a restart.
-      retryStrategy: (times: number) => Math.min(100 * times, 2000),
-    };
+    const options = STORE_CLIENT_OPTIONS;
     this.options = options;
     this.cmd = target.create(options);
     // On Cluster the subscriber is made once the cluster's nodes are known (clusterSubscriber). It subscribes
@@ -202,7 +188,8 @@ export class RedisLink {
       const res = await this.cmd.pipeline().exists(this.slotKey).time().exec();
       const [err, time] = res?.[1] ?? [new Error('TIME not answered')];
       if (err) throw err;
-      this.clock = clockOffset(sentAt, Date.now(), time as [string, string]);
+      if (!Array.isArray(time) || !time.every((t) => typeof t === 'string')) throw new Error(`unreadable TIME reply ${JSON.stringify(time)}`);
+      this.clock = clockOffset(sentAt, Date.now(), time);
     } catch (err) {
       // The connection went again; the watchdog retries once ioredis says it is ready.
       this.log.debug({ err: (err as Error).message }, 'redis TIME failed');

@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RedisKeys } from './keys.js';
+import { probeKeyPattern, type RedisKeys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
+import { parseJson, readDrain, readLatency, readProberState, readRegistration, warnCorrupt, type Read } from './records.js';
 import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
 import type { RedisWriter } from './redis-writer.js';
 import { emptyState, StoreUnavailableError, type LearnedLatency, type RegionRegistration, type StateData } from './types.js';
@@ -25,7 +26,19 @@ export interface ReaderDeps {
   nextId: () => string;
 }
 
+/** A hash value as last read: its text, and what it read to (`undefined`: corrupt, reported). */
+interface Seen<V> {
+  raw: string;
+  value: V | undefined;
+}
+
 export class RedisReader {
+  private readonly seen = {
+    regions: new Map<string, Seen<RegionRegistration>>(),
+    drains: new Map<string, Seen<DrainRecord>>(),
+    probes: new Map<string, Seen<ProberState>>(),
+    latency: new Map<string, Seen<LearnedLatency>>(),
+  };
   /** The store's epoch this node last synced with (undefined until the first read). */
   epoch: string | undefined;
   /** Re-seeds done by this node (for metrics and tests). */
@@ -34,19 +47,61 @@ export class RedisReader {
 
   constructor(private readonly d: ReaderDeps) {}
 
-  /** Everything, and the epoch, in one atomic read. */
+  /**
+   * Everything, and the epoch, in one atomic read. Each hash value is validated (records.ts): a corrupt one is
+   * reported once, with its key and field, and skipped. A value seen before as it is now is not read again
+   * (the cache holds what it read to: the record, or nothing for a corrupt one), so a resync every 10 s
+   * costs no parsing, nor warning, for what did not change.
+   */
   private async readAll(): Promise<{ data: StateData; epoch: string | null }> {
     const k = this.d.keys;
     const res = await this.d.link.run(() => this.d.link.cmd.multi().hgetall(k.regions).hgetall(k.drains).hgetall(k.probes).hgetall(k.latency).get(k.epoch).exec());
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw new StoreUnavailableError(`redis: ${failed?.[0]?.message ?? 'read aborted'}`);
-    const [regions, drains, probes, latency] = res.slice(0, 4).map(([, v]) => v as Record<string, string>) as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+    const reply = (i: number): unknown => res[i]?.[1];
+    const epoch = reply(4);
+    if (epoch !== null && typeof epoch !== 'string') throw new StoreUnavailableError(`redis: ${k.epoch} is not a string`);
     const data = emptyState();
-    for (const [k, v] of Object.entries(regions)) data.regions.set(k, JSON.parse(v) as RegionRegistration);
-    for (const [k, v] of Object.entries(drains)) data.drains.set(k, JSON.parse(v) as DrainRecord);
-    for (const [k, v] of Object.entries(probes)) data.probes.set(k, JSON.parse(v) as ProberState);
-    for (const [k, v] of Object.entries(latency)) data.latency.set(k, JSON.parse(v) as LearnedLatency);
-    return { data, epoch: (res[4]![1] as string | null) ?? null };
+    this.read(reply(0), k.regions, this.seen.regions, (field, v) => readRegistration(v, field), data.regions);
+    this.read(reply(1), k.drains, this.seen.drains, (_field, v) => readDrain(v), data.drains);
+    this.read(reply(2), k.probes, this.seen.probes, readProberState, data.probes);
+    this.read(reply(3), k.latency, this.seen.latency, (field, v) => readLatency(v, field), data.latency);
+    return { data, epoch };
+  }
+
+  /** One hash's fields into `into`, through its cache (see readAll). */
+  private read<V>(hash: unknown, key: string, seen: Map<string, Seen<V>>, readValue: (field: string, value: unknown) => Read<V>, into: Map<string, V>): void {
+    if (typeof hash !== 'object' || hash === null) throw new StoreUnavailableError(`redis: ${key} did not read as a hash`);
+    const report = warnCorrupt(this.d.log, { key });
+    const now = new Map<string, Seen<V>>();
+    for (const [field, raw] of Object.entries(hash)) {
+      if (typeof raw !== 'string') continue;
+      let entry = seen.get(field);
+      if (entry?.raw !== raw) {
+        const json = parseJson(raw);
+        const r = json.problem ? json : readValue(field, json.value);
+        if (r.problem) report(field, r.problem, raw);
+        entry = { raw, value: r.problem ? undefined : r.value };
+      }
+      now.set(field, entry);
+      if (entry.value !== undefined) into.set(field, entry.value);
+    }
+    seen.clear();
+    for (const [field, e] of now) seen.set(field, e);
+  }
+
+  /** The probe keys of a region (HSCAN: a region's keys are found without reading every state). */
+  probeKeysOf(region: string): Promise<string[]> {
+    return this.d.link.run(async () => {
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.d.link.cmd.hscan(this.d.keys.probes, cursor, 'MATCH', probeKeyPattern(region), 'COUNT', 1000);
+        cursor = next;
+        for (let i = 0; i < batch.length; i += 2) found.push(batch[i]!);
+      } while (cursor !== '0');
+      return found;
+    });
   }
 
   /**
@@ -106,9 +161,10 @@ export class RedisReader {
   private async reseed(state: StateData, found: string | null): Promise<{ epoch: string; written: number }> {
     const proposed = found ?? randomBytes(8).toString('hex');
     const k = this.d.keys;
-    const res = (await this.d.writer.write((deadline) =>
+    const res = await this.d.writer.write((deadline) =>
       this.d.link.cmd.eval(RESEED_SCRIPT, 5, k.regions, k.drains, k.probes, k.latency, k.epoch, k.channel, proposed, reseedPayload(state), this.d.nextId(), deadline),
-    )) as [string, number];
+    );
+    if (!Array.isArray(res) || typeof res[0] !== 'string' || typeof res[1] !== 'number') throw new StoreUnavailableError('redis: unexpected reply to the re-seed');
     return { epoch: res[0], written: res[1] };
   }
 }

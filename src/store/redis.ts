@@ -11,7 +11,8 @@
  * redis-scripts.ts (the writes computed in Lua). This file is the Store on top of them.
  */
 import type { Logger } from 'pino';
-import { latencyKey, probeKey, probeKeyPattern, redisKeys, type RedisKeys } from './keys.js';
+import { published, readNotification, scriptChange, type PublishedChange } from './change-message.js';
+import { latencyKey, probeKey, redisKeys, type RedisKeys } from './keys.js';
 import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
 import type { RedisTarget } from './redis-connect.js';
 import { RedisLink, type Client } from './redis-link.js';
@@ -19,15 +20,13 @@ import { OwnChanges } from './redis-own-changes.js';
 import { RedisReader } from './redis-read.js';
 import { LATENCY_SCRIPT, PROBE_SCRIPT, PRUNE_SCRIPT } from './redis-scripts.js';
 import { RedisWriter } from './redis-writer.js';
+import { warnCorrupt, type ReportCorrupt } from './records.js';
 import type { StoreStatus } from './store-status.js';
 import { emptyState, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** The safety net for missed notifications: a full re-read this often. */
 const RESYNC_MS = 10_000;
-
-/** A published change carries the id of the write that made it (stripped before listeners see it). */
-type Published = (StoreChange | { kind: 'reseeded' }) & { id?: string };
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -37,6 +36,9 @@ export class RedisStore implements Store {
   private readonly reader: RedisReader;
   private readonly own = new OwnChanges();
   private readonly listeners: ((c: StoreChange) => void)[] = [];
+  private readonly reportNotification: ReportCorrupt;
+  private readonly reportProbes: ReportCorrupt;
+  private readonly reportLatency: ReportCorrupt;
   private timer: NodeJS.Timeout | undefined;
   /**
    * Notifications may have been missed (a connection dropped, or start() could not read): re-read everything
@@ -59,6 +61,9 @@ export class RedisStore implements Store {
     minReplicas = 0,
   ) {
     this.keys = redisKeys(target.namespace);
+    this.reportNotification = warnCorrupt(log, { key: this.keys.channel }, 'corrupt change notification: not applied (or that part of it)');
+    this.reportProbes = warnCorrupt(log, { key: this.keys.probes });
+    this.reportLatency = warnCorrupt(log, { key: this.keys.latency });
     this.link = new RedisLink(
       target,
       this.keys.channel,
@@ -90,37 +95,23 @@ export class RedisStore implements Store {
     return this.reader.reseeds;
   }
 
+  /** A notification (read back validated, change-message.ts): a change, or another node's re-seed. */
   private onMessage(message: string): void {
-    let change: Published;
-    try {
-      change = JSON.parse(message) as Published;
-    } catch (err) {
-      this.log.warn({ err }, 'unreadable change notification');
+    const n = readNotification(message, this.reportNotification);
+    if (!n) return;
+    if (n.change.kind === 'reseeded') {
+      // Another node re-seeded a store that lost its data: merge ours too and re-read (see resync).
+      if (n.id !== undefined && !this.own.isOwn(n.id)) this.requestResync();
       return;
     }
-    const id = change.id;
-    if (id !== undefined) {
-      delete change.id;
-      if (change.kind === 'reseeded') {
-        // Another node re-seeded a store that lost its data: merge ours too and re-read (see resync).
-        if (!this.own.isOwn(id)) this.requestResync();
-        return;
-      }
-      this.own.heard(id);
-    }
-    if (change.kind === 'reseeded') return;
-    this.replay?.push(change);
-    this.emit(change);
+    if (n.id !== undefined) this.own.heard(n.id);
+    this.replay?.push(n.change);
+    this.emit(n.change);
   }
 
   /** A write of ours was acknowledged: apply its change now unless pub/sub already delivered it (see OwnChanges). */
   private emitOwn(id: string, change: StoreChange): void {
     if (this.own.acknowledged(id)) this.emit(change);
-  }
-
-  /** The JSON published for a change made by a transaction. */
-  private published(change: StoreChange, id: string): string {
-    return JSON.stringify({ ...change, id });
   }
 
   async start(): Promise<StateData> {
@@ -214,24 +205,15 @@ export class RedisStore implements Store {
   }
 
   async putRegion(reg: RegionRegistration): Promise<void> {
-    const change: StoreChange = { kind: 'region', name: reg.name, registration: reg };
+    const change: PublishedChange = { kind: 'region', name: reg.name, registration: reg };
     const id = this.own.nextId();
-    await this.writer.transaction((m) => m.hset(this.keys.regions, reg.name, JSON.stringify(reg)).publish(this.keys.channel, this.published(change, id)));
+    await this.writer.transaction((m) => m.hset(this.keys.regions, reg.name, JSON.stringify(reg)).publish(this.keys.channel, published(change, id)));
     this.emitOwn(id, change);
   }
 
   async deleteRegion(name: string): Promise<void> {
-    const fields = await this.link.run(async () => {
-      const found: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await this.link.cmd.hscan(this.keys.probes, cursor, 'MATCH', probeKeyPattern(name), 'COUNT', 1000);
-        cursor = next;
-        for (let i = 0; i < batch.length; i += 2) found.push(batch[i]!);
-      } while (cursor !== '0');
-      return found;
-    });
-    const changes: [string, StoreChange][] = [
+    const fields = await this.reader.probeKeysOf(name);
+    const changes: [string, PublishedChange][] = [
       [this.own.nextId(), { kind: 'region', name, registration: null }],
       [this.own.nextId(), { kind: 'drain', name, drain: null }],
     ];
@@ -239,18 +221,18 @@ export class RedisStore implements Store {
     await this.writer.transaction((m) => {
       m.hdel(this.keys.regions, name).hdel(this.keys.drains, name);
       if (fields.length > 0) m.hdel(this.keys.probes, ...fields);
-      for (const [id, change] of changes) m.publish(this.keys.channel, this.published(change, id));
+      for (const [id, change] of changes) m.publish(this.keys.channel, published(change, id));
     });
     for (const [id, change] of changes) this.emitOwn(id, change);
   }
 
   async setDrain(name: string, drain: DrainRecord | null): Promise<void> {
-    const change: StoreChange = { kind: 'drain', name, drain };
+    const change: PublishedChange = { kind: 'drain', name, drain };
     const id = this.own.nextId();
     await this.writer.transaction((m) => {
       if (drain) m.hset(this.keys.drains, name, JSON.stringify(drain));
       else m.hdel(this.keys.drains, name);
-      m.publish(this.keys.channel, this.published(change, id));
+      m.publish(this.keys.channel, published(change, id));
     });
     this.emitOwn(id, change);
   }
@@ -272,7 +254,7 @@ export class RedisStore implements Store {
       if (durable) await this.writer.replicated();
       return out;
     });
-    const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
+    const change = scriptChange(msg, 'probes', this.reportProbes);
     // Our own change, applied now rather than when the notification comes back (unless it came already).
     this.emitOwn(id, change);
     return change.states.filter((s): s is [string, ProberState] => s[1] !== null);
@@ -286,7 +268,7 @@ export class RedisStore implements Store {
       await this.writer.replicated();
       return out;
     });
-    const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'latency' }> & { id: string };
+    const change = scriptChange(msg, 'latency', this.reportLatency);
     this.emitOwn(id, change);
     return change.values;
   }
@@ -307,7 +289,7 @@ export class RedisStore implements Store {
     const id = this.own.nextId();
     const msg = await this.writer.write((deadline) => this.link.cmd.eval(PRUNE_SCRIPT, 1, this.keys.probes, this.keys.channel, id, JSON.stringify(stale), deadline));
     if (msg === '') return [];
-    const { id: _id, ...change } = JSON.parse(msg as string) as Extract<StoreChange, { kind: 'probes' }> & { id: string };
+    const change = scriptChange(msg, 'probes', this.reportProbes);
     this.emitOwn(id, change);
     return change.states.map(([key]) => key);
   }

@@ -184,7 +184,7 @@ export class StateCache {
   }
 }
 
-/** A stored registration was validated when written; anything that no longer validates is skipped. */
+/** The stores hand over only registrations that validate (records.ts); this turns one into a Region. */
 export function toRegion(reg: RegionRegistration): Region | undefined {
   const { name, services, updatedAt: _u, ...body } = reg;
   const { region } = readRegionJson(name, body, 'api');

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { DataFiles } from './keys.js';
+import { parseJson, warnCorrupt } from './records.js';
 import { fromFile, toFile } from './serialize.js';
 import { StoreUnavailableError, type StateData } from './types.js';
 
@@ -24,7 +25,11 @@ export class StateFile {
     return this.files.state;
   }
 
-  /** What the file holds; `undefined` when there is no file yet. Throws, naming the file, on one it cannot read. */
+  /**
+   * What the file holds; `undefined` when there is no file yet. A file that is not a state file (not JSON,
+   * another format) throws, naming the file: starting on empty state instead would lose everything it holds
+   * with the next write. A corrupt entry is reported at warn and skipped.
+   */
   read(): StateData | undefined {
     let text: string;
     try {
@@ -33,10 +38,13 @@ export class StateFile {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    const json = parseJson(text);
+    const refuse = (why: string, cause?: unknown) => new Error(`${this.files.state}: ${why}; move it away to start empty`, { cause });
+    if (json.problem) throw refuse(json.problem.message);
     try {
-      return fromFile(JSON.parse(text));
+      return fromFile(json.value, warnCorrupt(this.log, { file: this.files.state }));
     } catch (err) {
-      throw new Error(`${this.files.state}: ${(err as Error).message}; move it away to start empty`, { cause: err });
+      throw refuse((err as Error).message, err);
     }
   }
 
