@@ -33,6 +33,7 @@ interface Seen<V> {
 }
 
 export class RedisReader {
+  /** What each hash held at the last read (fields gone since are dropped with it). */
   private readonly seen = {
     regions: new Map<string, Seen<RegionRegistration>>(),
     drains: new Map<string, Seen<DrainRecord>>(),
@@ -62,15 +63,16 @@ export class RedisReader {
     const epoch = reply(4);
     if (epoch !== null && typeof epoch !== 'string') throw new StoreUnavailableError(`redis: ${k.epoch} is not a string`);
     const data = emptyState();
-    this.read(reply(0), k.regions, this.seen.regions, (field, v) => readRegistration(v, field), data.regions);
-    this.read(reply(1), k.drains, this.seen.drains, (_field, v) => readDrain(v), data.drains);
-    this.read(reply(2), k.probes, this.seen.probes, readProberState, data.probes);
-    this.read(reply(3), k.latency, this.seen.latency, (field, v) => readLatency(v, field), data.latency);
+    const seen = this.seen;
+    seen.regions = this.read(reply(0), k.regions, seen.regions, (field, v) => readRegistration(v, field), data.regions);
+    seen.drains = this.read(reply(1), k.drains, seen.drains, (_field, v) => readDrain(v), data.drains);
+    seen.probes = this.read(reply(2), k.probes, seen.probes, readProberState, data.probes);
+    seen.latency = this.read(reply(3), k.latency, seen.latency, (field, v) => readLatency(v, field), data.latency);
     return { data, epoch };
   }
 
-  /** One hash's fields into `into`, through its cache (see readAll). */
-  private read<V>(hash: unknown, key: string, seen: Map<string, Seen<V>>, readValue: (field: string, value: unknown) => Read<V>, into: Map<string, V>): void {
+  /** One hash's fields into `into`, through its cache (see readAll); returns the cache for the next read. */
+  private read<V>(hash: unknown, key: string, seen: Map<string, Seen<V>>, readValue: (field: string, value: unknown) => Read<V>, into: Map<string, V>): Map<string, Seen<V>> {
     if (typeof hash !== 'object' || hash === null) throw new StoreUnavailableError(`redis: ${key} did not read as a hash`);
     const report = warnCorrupt(this.d.log, { key });
     const now = new Map<string, Seen<V>>();
@@ -86,8 +88,7 @@ export class RedisReader {
       now.set(field, entry);
       if (entry.value !== undefined) into.set(field, entry.value);
     }
-    seen.clear();
-    for (const [field, e] of now) seen.set(field, e);
+    return now;
   }
 
   /** The probe keys of a region (HSCAN: a region's keys are found without reading every state). */
