@@ -73,8 +73,8 @@ const RegistrationEnvelope = Compile(
 );
 
 /** `/endpoints/1/address` -> `endpoints[1].address`. */
-function dotted(prefix: string, pointer: string): string {
-  let out = prefix;
+function dotted(pointer: string): string {
+  let out = '';
   for (const part of pointer.split('/').slice(1)) {
     const p = part.replace(/~1/g, '/').replace(/~0/g, '~');
     out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
@@ -86,11 +86,11 @@ function dotted(prefix: string, pointer: string): string {
  * The most telling error of a value that failed: a wrong value before a missing one (a record with a bad
  * field is often missing others because of it), named by its path.
  */
-export function problemOf<T>(schema: Checker<T>, value: unknown, at = ''): Problem {
+export function problemOf<T>(schema: Checker<T>, value: unknown): Problem {
   const errors = schema.Errors(value);
   const first = errors.find((e) => e.keyword !== 'required') ?? errors[0];
-  if (!first) return { field: at || WHOLE, message: 'does not validate' };
-  const path = dotted(at, first.instancePath);
+  if (!first) return { field: WHOLE, message: 'does not validate' };
+  const path = dotted(first.instancePath);
   if (first.keyword === 'required' && 'requiredProperties' in first.params && Array.isArray(first.params.requiredProperties)) {
     const missing = String(first.params.requiredProperties[0]);
     return { field: path === '' ? missing : `${path}.${missing}`, message: 'is missing' };
