@@ -19,7 +19,8 @@ import { parseRedisUrl, type ClientOptions } from '../src/store/redis-connect.js
 import { RedisStore } from '../src/store/redis.js';
 import { SharedState } from '../src/store/shared-state.js';
 import { StateCache } from '../src/store/state-cache.js';
-import { probeKey, ReplicationShortfallError, StoreUnavailableError, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from '../src/store/types.js';
+import { probeKey } from '../src/store/keys.js';
+import { ReplicationShortfallError, StoreUnavailableError, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from '../src/store/types.js';
 import type { ProbeUpdate, ProberState } from '../src/health/probe-state.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 

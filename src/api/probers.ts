@@ -10,7 +10,8 @@
  */
 import { MAX_PROBERS } from '../config.js';
 import { PROBER_STALE_FACTOR } from '../store/probe-pruner.js';
-import { splitProbeKey, type StoreChange } from '../store/types.js';
+import { splitProbeKey } from '../store/keys.js';
+import type { StoreChange } from '../store/types.js';
 import type { ProberState } from '../health/probe-state.js';
 import { ApiError } from './errors.js';
 

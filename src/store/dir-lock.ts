@@ -14,10 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { dataFiles } from './keys.js';
+import { parseJson } from './records.js';
 
-const LOCK_FILE = 'gslb.lock';
 const HEARTBEAT_MS = 1000;
 /** Several missed heartbeats: a holder whose event loop stalls briefly is not robbed. */
 const STALE_MS = 5000;
@@ -75,14 +77,25 @@ function withIdentity(info: LockInfo): LockInfo {
   };
 }
 
+/** What a lock file must hold to name its holder (host and since are only shown). */
+const StoredLock = Compile(
+  Type.Object({
+    pid: Type.Integer({ minimum: 1 }),
+    token: Type.String(),
+    startTime: Type.Optional(Type.String()),
+    bootId: Type.Optional(Type.String()),
+    pidNamespace: Type.Optional(Type.String()),
+    host: Type.Optional(Type.String()),
+    since: Type.Optional(Type.String()),
+  }),
+);
+
+/** The lock's holder, or `undefined` for a lock that does not name one (then its heartbeat decides). */
 function parseInfo(text: string): LockInfo | undefined {
-  try {
-    const v = JSON.parse(text) as Partial<LockInfo>;
-    if (typeof v.pid !== 'number' || !Number.isInteger(v.pid) || v.pid <= 0 || typeof v.token !== 'string') return undefined;
-    return { host: '?', since: '?', ...v } as LockInfo;
-  } catch {
-    return undefined;
-  }
+  const json = parseJson(text);
+  if (json.problem || !StoredLock.Check(json.value)) return undefined;
+  const v = json.value;
+  return { ...v, host: v.host ?? '?', since: v.since ?? '?' };
 }
 
 /** Is the holder named by a lock from this boot and PID namespace still running? */
@@ -136,7 +149,7 @@ export class DataDirLock {
    * the lock file the filesystem's error is thrown (ENOSPC, EROFS…), unless a live process holds the directory.
    */
   static async acquire(dir: string, log: Logger): Promise<DataDirLock> {
-    const file = join(dir, LOCK_FILE);
+    const file = dataFiles(dir).lock;
     const mine = withIdentity({ pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') });
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       let published: boolean;

@@ -1,24 +1,22 @@
 /**
- * The embedded store: state in memory, persisted to `<data>/state.json`. Persist first: a write is applied to
- * a copy of the state, the copy is written to a temp file, fsynced, renamed over state.json and the directory
- * fsynced; only then does the change reach memory and the change feed (DNS, the API). A write whose file
- * could not be written is applied nowhere, and no later flush carries it. Concurrent writes share one file
- * write (group commit): each batch is everything queued while the previous write ran.
+ * The embedded store: state in memory, persisted to `<data>/state.json` (state-file.ts), persist first: a
+ * write reaches memory and the change feed only once the file holds it, and concurrent writes share one file
+ * write (group-commit.ts).
  *
  * The node's own check results are not API-acknowledged writes: they are applied at once and reach the file
  * with the next commit, or the background flush. A lock on the directory (dir-lock.ts) keeps a second process
  * from writing the same file.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { applyResult } from '../health/machine.js';
 import { DataDirLock } from './dir-lock.js';
+import { GroupCommit, type ComputeChanges } from './group-commit.js';
+import { dataFiles, latencyKey, probeKey, probeKeyPrefix } from './keys.js';
 import { smoothLatency } from './latency.js';
-import { fromFile, toFile } from './serialize.js';
-import { applyChange, cloneState } from './state-change.js';
-import { emptyState, latencyKey, probeKey, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import { applyChange } from './state-change.js';
+import { StateFile } from './state-file.js';
+import { emptyState, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** Own check results, and a retry after a failed write, reach the file at this pace. */
@@ -27,25 +25,12 @@ const BACKGROUND_FLUSH_MS = 5000;
 /** Errors that mean "this directory takes no writes now" rather than a configuration mistake. */
 const CANNOT_WRITE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 
-/** A durable write waiting for the next commit. */
-interface QueuedWrite {
-  /** The write's changes, computed against the state as it will be when this write lands (earlier ones applied). */
-  compute(draft: StateData): StoreChange[];
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   private data: StateData = emptyState();
   private readonly listeners: ((c: StoreChange) => void)[] = [];
-  private queue: QueuedWrite[] = [];
-  private committing: Promise<void> | undefined;
-  /** A commit without writes of its own is wanted (background flush of own check results, retry). */
-  private flushWanted = false;
-  /** Own check results in memory that are not in the file yet. */
-  private dirty = false;
-  private writeFailed = false;
+  private readonly stateFile: StateFile;
+  private readonly commits: GroupCommit;
   private timer: NodeJS.Timeout | undefined;
   private lock: DataDirLock | undefined;
   /** Why the directory could not be locked for writing (set: read-only, writes answer 503). */
@@ -58,30 +43,31 @@ export class EmbeddedStore implements Store {
     private readonly dir: string,
     private readonly log: Logger,
   ) {
-    this.file = join(dir, 'state.json');
+    this.stateFile = new StateFile(dir, dataFiles(dir), log);
+    this.file = this.stateFile.path;
+    this.commits = new GroupCommit({
+      current: () => this.data,
+      persist: (state) => this.stateFile.write(state),
+      land: (c) => {
+        applyChange(this.data, c);
+        this.emit(c);
+      },
+      log,
+    });
   }
 
   async start(): Promise<StateData> {
     mkdirSync(this.dir, { recursive: true });
     await this.takeLock();
-    let text: string | undefined;
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (text !== undefined) {
-      try {
-        this.data = fromFile(JSON.parse(text));
-      } catch (err) {
-        throw new Error(`${this.file}: ${(err as Error).message}; move it away to start empty`, { cause: err });
-      }
+    const stored = this.stateFile.read();
+    if (stored) {
+      this.data = stored;
       this.log.info({ file: this.file, regions: this.data.regions.size, drains: this.data.drains.size }, 'embedded store loaded');
     }
     this.timer = setInterval(() => {
       if (this.readOnly !== undefined) this.takeLock().catch((err: unknown) => this.log.error({ err }, 'data directory lock retry failed'));
       // After a failed write, rewriting what memory holds also undoes a rename whose directory fsync failed.
-      else if (this.dirty || this.writeFailed) this.flush();
+      else if (this.commits.dirty || this.stateFile.failed) this.commits.flush();
     }, BACKGROUND_FLUSH_MS);
     this.timer.unref();
     return this.data;
@@ -124,7 +110,7 @@ export class EmbeddedStore implements Store {
   }
 
   available(): boolean {
-    return !this.writeFailed && this.readOnly === undefined;
+    return !this.stateFile.failed && this.readOnly === undefined;
   }
 
   onChange(listener: (c: StoreChange) => void): void {
@@ -142,7 +128,7 @@ export class EmbeddedStore implements Store {
   deleteRegion(name: string): Promise<void> {
     return this.write((draft) => {
       const gone: [string, null][] = [];
-      for (const key of draft.probes.keys()) if (key.startsWith(name + '|')) gone.push([key, null]);
+      for (const key of draft.probes.keys()) if (key.startsWith(probeKeyPrefix(name))) gone.push([key, null]);
       const changes: StoreChange[] = [
         { kind: 'region', name, registration: null },
         { kind: 'drain', name, drain: null },
@@ -173,7 +159,7 @@ export class EmbeddedStore implements Store {
       const change: StoreChange = { kind: 'probes', states: out };
       applyChange(this.data, change);
       this.emit(change);
-      this.dirty = true;
+      this.commits.dirty = true;
       return out;
     }
     let out: [string, ProberState][] = [];
@@ -218,104 +204,21 @@ export class EmbeddedStore implements Store {
     const change: StoreChange = { kind: 'probes', states: gone };
     applyChange(this.data, change);
     this.emit(change);
-    this.dirty = true;
+    this.commits.dirty = true;
     return Promise.resolve(gone.map(([key]) => key));
   }
 
   /** Resolves once the change is in the file and then in memory; rejects (applied nowhere) if the file failed. */
-  private write(compute: QueuedWrite['compute']): Promise<void> {
+  private write(compute: ComputeChanges): Promise<void> {
     if (this.readOnly !== undefined) return Promise.reject(new StoreUnavailableError(this.readOnly));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ compute, resolve, reject });
-      this.kick();
-    });
-  }
-
-  private flush(): void {
-    this.flushWanted = true;
-    this.kick();
-  }
-
-  private kick(): void {
-    this.committing ??= this.commitLoop()
-      .catch((err: unknown) => this.log.error({ err }, 'embedded store commit failed'))
-      .finally(() => {
-        this.committing = undefined;
-        // A write queued after the loop's last look (by a continuation of a resolved write) starts the next one.
-        if (this.queue.length > 0 || this.flushWanted) this.kick();
-      });
-  }
-
-  private async commitLoop(): Promise<void> {
-    while (this.queue.length > 0 || this.flushWanted) {
-      const batch = this.queue;
-      this.queue = [];
-      this.flushWanted = false;
-      const draft = cloneState(this.data);
-      const accepted: { w: QueuedWrite; changes: StoreChange[] }[] = [];
-      for (const w of batch) {
-        try {
-          const changes = w.compute(draft);
-          for (const c of changes) applyChange(draft, c);
-          accepted.push({ w, changes });
-        } catch (err) {
-          w.reject(err);
-        }
-      }
-      // Own check results applied from here on are not in this draft: they stay dirty for the next commit.
-      const hadDirty = this.dirty;
-      this.dirty = false;
-      try {
-        await this.writeFile(draft);
-      } catch (err) {
-        if (hadDirty) this.dirty = true;
-        for (const { w } of accepted) w.reject(err);
-        continue;
-      }
-      for (const { changes } of accepted) {
-        for (const c of changes) {
-          applyChange(this.data, c);
-          this.emit(c);
-        }
-      }
-      for (const { w } of accepted) w.resolve();
-    }
-  }
-
-  private async writeFile(state: StateData): Promise<void> {
-    const text = JSON.stringify(toFile(state));
-    const tmp = `${this.file}.tmp`;
-    try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
-      const dir = await open(this.dir, 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-      if (this.writeFailed) this.log.info({ file: this.file }, 'embedded store writable again');
-      this.writeFailed = false;
-    } catch (err) {
-      // A partial temp file holds space a full disk needs back.
-      await unlink(tmp).catch(() => undefined);
-      if (!this.writeFailed) this.log.error({ err, file: this.file }, 'embedded store write failed: writes answer 503 and are not applied');
-      this.writeFailed = true;
-      throw new StoreUnavailableError(`cannot write ${this.file}: ${(err as Error).message}`);
-    }
+    return this.commits.submit(compute);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    if (this.dirty && this.readOnly === undefined) this.flush();
-    await this.committing;
+    if (this.commits.dirty && this.readOnly === undefined) this.commits.flush();
+    await this.commits.settled();
     this.lock?.release();
     this.lock = undefined;
   }

@@ -10,7 +10,8 @@
 import type { Logger } from 'pino';
 import { freshnessFor } from '../health/machine.js';
 import type { RegionIndex } from '../model/indexes.js';
-import { splitProbeKey, type Store } from './types.js';
+import { splitProbeKey } from './keys.js';
+import type { Store } from './types.js';
 import type { ProberState } from '../health/probe-state.js';
 
 export const PROBER_STALE_FACTOR = 10;

@@ -19,11 +19,27 @@ export interface ClientOptions {
   retryStrategy: (times: number) => number;
 }
 
+/** A command (or ping) without a reply after this long fails and its connection is reset: the API answers 503. */
+const COMMAND_TIMEOUT_MS = 1500;
+
+/** How the store's connections behave (redis-link.ts). */
+export const STORE_CLIENT_OPTIONS: ClientOptions = {
+  // Nothing is queued while disconnected, nothing in flight is retried or resent after a reconnect: a
+  // command either gets its reply on the connection it was sent on, or fails (and the API answers 503).
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  connectTimeout: 2000,
+  // Keep trying forever, at most every 2 s: Redis coming back must be noticed without a restart.
+  retryStrategy: (times: number) => Math.min(100 * times, 2000),
+};
+
 // ioredis' option types are not written for exactOptionalPropertyTypes (its RedisOptions does not satisfy its
 // own constructor's signature under it); the objects built here are plain option bags, so the constructors
 // are typed once, here.
 const opts = (o: object): object => o;
-const NewRedis = Redis as unknown as new (options: object) => Redis;
+export const NewRedis = Redis as unknown as new (options: object) => Redis;
 const NewCluster = Cluster as unknown as new (nodes: { host: string; port: number }[], options: object) => Cluster;
 
 export interface RedisTarget {

@@ -11,7 +11,8 @@ import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
 import { probeChangeMatters, resyncDiff } from './resync-diff.js';
-import { emptyState, probeKey, splitProbeKey, type RegionRegistration, type StateData, type StoreChange } from './types.js';
+import { endpointKey, latencyKey, probeKey, splitProbeKey } from './keys.js';
+import { emptyState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
 import type { ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 export class StateCache {
@@ -88,7 +89,7 @@ export class StateCache {
         return significant;
       }
       case 'latency':
-        for (const v of change.values) this.data.latency.set(`${v.client}|${v.region}`, v);
+        for (const v of change.values) this.data.latency.set(latencyKey(v.client, v.region), v);
         return true;
     }
   }
@@ -96,7 +97,7 @@ export class StateCache {
   private index(key: string, state: ProberState | null): void {
     this.overlayIndex = undefined;
     const [region, endpoint, prober] = splitProbeKey(key);
-    const k = `${region}|${endpoint}`;
+    const k = endpointKey(region, endpoint);
     let m = this.byEndpoint.get(k);
     if (state) {
       if (!m) this.byEndpoint.set(k, (m = new Map<string, ProberState>()));
@@ -185,7 +186,7 @@ export class StateCache {
   }
 }
 
-/** A stored registration was validated when written; anything that no longer validates is skipped. */
+/** The stores hand over only registrations that validate (records.ts); this turns one into a Region. */
 export function toRegion(reg: RegionRegistration): Region | undefined {
   const { name, services, updatedAt: _u, ...body } = reg;
   const { region } = readRegionJson(name, body, 'api');

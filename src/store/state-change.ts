@@ -1,5 +1,6 @@
 /** Applying store changes to a StateData: one place, so a committed batch lands in memory exactly as written. */
-import { latencyKey, type StateData, type StoreChange } from './types.js';
+import { latencyKey } from './keys.js';
+import type { StateData, StoreChange } from './types.js';
 
 /** Maps copied, values shared: stored values are replaced, never mutated in place. */
 export function cloneState(data: StateData): StateData {

@@ -26,19 +26,6 @@ export interface LearnedLatency {
   updatedAt: number;
 }
 
-/** `${region}|${endpoint}|${prober}`: region names and addresses cannot contain "|". */
-export function probeKey(region: string, endpoint: string, prober: string): string {
-  return `${region}|${endpoint}|${prober}`;
-}
-export function splitProbeKey(key: string): [string, string, string] {
-  const a = key.indexOf('|');
-  const b = key.indexOf('|', a + 1);
-  return [key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1)];
-}
-export function latencyKey(client: string, region: string): string {
-  return `${client}|${region}`;
-}
-
 export interface StateData {
   regions: Map<string, RegionRegistration>;
   drains: Map<string, DrainRecord>;

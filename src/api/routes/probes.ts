@@ -9,6 +9,7 @@ import { canonical } from '../../wire/name.js';
 import type { ProberState, ProbeUpdate } from '../../health/probe-state.js';
 import { allEndpoints } from '../../health/endpoints.js';
 import { DEFAULTS } from '../../model/defaults.js';
+import { splitProbeKey } from '../../store/keys.js';
 import type { ApiDeps } from '../deps.js';
 import { Errors } from '../errors.js';
 import { proberRegistry } from '../deps.js';
@@ -103,7 +104,7 @@ export function registerProbeRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return {
       accepted: states.length,
       states: states.map(([key, s]) => {
-        const [region, endpoint] = key.split('|');
+        const [region, endpoint] = splitProbeKey(key);
         return { region, endpoint, prober, up: s.up, since: new Date(s.since).toISOString() };
       }),
     };
