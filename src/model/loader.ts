@@ -16,6 +16,7 @@ import { txtChunks, type RecordData, type ResourceRecord } from '../wire/records
 import { countryTable } from './countries.js';
 import { parseCidr } from '../util/cidr.js';
 import { parseDuration } from '../util/duration.js';
+import { readZoneDnssec } from './zone-dnssec.js';
 import { aaaaAnswerBytes, maxAnswersThatFit } from './answer-size.js';
 import { familyEndpoints } from './families.js';
 import { checkZoneSet } from './semantics.js';
@@ -43,7 +44,7 @@ import { YamlReader, type Entry } from './yaml-walk.js';
 
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'TXT', 'MX', 'SRV', 'CAA'] as const;
 const NODE_KEYS = [...RECORD_TYPES, 'ttl'] as const;
-const ZONE_KEYS = ['zone', 'ttl', 'soa', 'ns', 'records', 'regions', 'services', 'latency'] as const;
+const ZONE_KEYS = ['zone', 'ttl', 'soa', 'ns', 'records', 'regions', 'services', 'latency', 'dnssec'] as const;
 const SOA_KEYS = ['mname', 'rname', 'serial', 'refresh', 'retry', 'expire', 'minimum'] as const;
 const REGION_KEYS = ['location', 'endpoints', 'check', 'weight', 'bias', 'min-healthy'] as const;
 const ENDPOINT_KEYS = ['address', 'weight'] as const;
@@ -251,8 +252,9 @@ function readZoneFile(r: YamlReader, root: Node | null, regionNames: Set<string>
   }
 
   if (!soa) return undefined;
+  const dnssec = top.has('dnssec') ? readZoneDnssec(r, top.get('dnssec')!.value) : undefined;
   return {
-    zone: { apex, file: r.file, ttl, soa, ns, records, services },
+    zone: { apex, file: r.file, ttl, soa, ns, records, services, ...(dnssec ? { dnssec } : {}) },
     zoneNode: zoneEntry.value,
     owners: ownerLines,
     nsNode: nsEntry?.value ?? null,
