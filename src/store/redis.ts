@@ -20,6 +20,7 @@ import { LATENCY_ALPHA, LATENCY_MAX_AGE_MS } from './latency.js';
 import type { ClientOptions, RedisTarget } from './redis-connect.js';
 import { clockOffset, DEADLINE_GUARD, OPS_SCRIPT, WriteOps } from './redis-deadline.js';
 import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
+import { RedisZoneKeys } from './dnssec-keys-redis.js';
 import type { StoreStatus } from './store-status.js';
 import { emptyState, ReplicationShortfallError, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
@@ -205,6 +206,11 @@ export class RedisStore implements Store {
   /** Redis clock minus this node's clock, measured on the current command connection (redis-deadline.ts). */
   private clock = { offsetMs: 0, uncertaintyMs: 0 };
   private readying = false;
+
+  /** Where signed zones' keys are kept (dnssec-keys-redis.ts), in this store's namespace. */
+  zoneKeys(): RedisZoneKeys {
+    return new RedisZoneKeys(this.cmd, `{${this.target.namespace}}`);
+  }
 
   constructor(
     private readonly target: RedisTarget,
