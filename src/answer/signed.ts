@@ -26,6 +26,7 @@ import { HEADER_SIZE, Rcode, RRType } from '../wire/constants.js';
 import { isInZone, wireLength } from '../wire/name.js';
 import type { RecordData, ResourceRecord } from '../wire/records.js';
 import { BlockWriter } from '../wire/writer.js';
+import { TwoGenerationMap } from '../util/two-generations.js';
 
 /** What the response builder writes after the question. */
 export interface SignedBody {
@@ -46,6 +47,8 @@ const MAX_CHAIN = 8;
 const RFC8482_HINFO: RecordData[] = [{ type: RRType.HINFO, cpu: 'RFC8482', os: '' }];
 /** A cached signature is made again when less than this share of its validity is left. */
 const REFRESH_SHARE = 0.25;
+/** NSEC RRsets kept per generation (at most twice this many). */
+const NSEC_GENERATION = 4096;
 
 /** One signed response in the making: the writer, the section counts, the key and the time. */
 interface Pass {
@@ -62,6 +65,11 @@ export class Signer {
   private readonly caches = new Map<number, SignatureCache>();
   /** Static RRsets' data, one array per snapshot RRset (its identity is what the signature cache keys on first). */
   private readonly staticData = new WeakMap<readonly ResourceRecord[], RecordData[]>();
+  /**
+   * Negative answers' NSEC RRsets by owner and bitmap, so a repeated question finds its signature by identity
+   * instead of rebuilding the NSEC and the cache key (bounded like the signature cache).
+   */
+  private readonly nsecs = new TwoGenerationMap<SignableData[]>(NSEC_GENERATION);
   /** A decision's records, kept per (cached) decision's endpoint list. */
   private readonly endpointData = new WeakMap<readonly EndpointIndex[] | EndpointIndex, SignableData[]>();
 
@@ -94,7 +102,7 @@ export class Signer {
       if (found && found.cut) return this.referral(p, view, found.cut);
       node = found;
     } else if (exact.cut) {
-      if (exact.cut === exact && qtype === RRType.DS) return this.negative(p, exact.name, HEADER_SIZE, referralTypes(exact), undefined);
+      if (exact.cut === exact && qtype === RRType.DS) return this.negative(p, exact.name, HEADER_SIZE, referralTypes(exact), undefined, true);
       return this.referral(p, view, exact.cut);
     }
     if (!node) return this.negative(p, qname, HEADER_SIZE, undefined, undefined);
@@ -149,12 +157,11 @@ export class Signer {
    * NODATA (or, compactly, a name that does not exist: `types` undefined): the signed SOA and the signed NSEC
    * at `name`. A service's NODATA is cached no longer than its records would be (as on the unsigned path).
    */
-  private negative(p: Pass, name: string, owner: string | number, types: Iterable<number> | undefined, d: Decision | undefined): SignedBody {
+  private negative(p: Pass, name: string, owner: string | number, types: readonly number[] | undefined, d: Decision | undefined, atCut = false): SignedBody {
     const { signing } = p;
     const ttl = d ? Math.min(signing.negativeTtl, d.ttl) : signing.negativeTtl;
     p.ns += this.rrset(p, signing.zone.apex, signing.zone.apex, RRType.SOA, ttl, signing.soa);
-    const nsec = types === undefined ? nxnameNsec(name) : nodataNsec(name, types);
-    p.ns += this.rrset(p, owner, name, RRType.NSEC, ttl, [{ type: RRType.NSEC, raw: nsec }]);
+    p.ns += this.rrset(p, owner, name, RRType.NSEC, ttl, this.nsecOf(name, types, atCut));
     return this.done(p, d);
   }
 
@@ -162,7 +169,7 @@ export class Signer {
   private referral(p: Pass, view: ZoneView, cut: NameNode): SignedBody {
     const nsSet = cut.rrsets.get(RRType.NS) ?? [];
     for (const rr of nsSet) p.w.recordOf(rr);
-    const nsec = [{ type: RRType.NSEC, raw: referralNsec(cut.name, referralTypes(cut)) }];
+    const nsec = this.nsecOf(cut.name, referralTypes(cut), true);
     const ns = nsSet.length + this.rrset(p, cut.name, cut.name, RRType.NSEC, p.signing.negativeTtl, nsec);
     const { count: ar } = writeAdditional(p.w, view, nsSet, (target) => isInZone(target, cut.name));
     return { rcode: Rcode.NOERROR, aa: false, an: 0, ns, ar, body: p.w.finish(), decision: undefined };
@@ -179,6 +186,18 @@ export class Signer {
     const rrsig = p.cache.sign({ owner: ownerName, type, ttl, records }, p.key, p.signing.zone.apex, p.now);
     p.w.record(owner, ttl, { type: RRType.RRSIG, raw: rrsig.rdata });
     return records.length + 1;
+  }
+
+  /** The NSEC at `name`: NXNAME without `types`; at a delegation (`atCut`) the one pointing beside the child. */
+  private nsecOf(name: string, types: readonly number[] | undefined, atCut = false): SignableData[] {
+    const key = types === undefined ? name : `${name}\n${atCut ? 'cut:' : ''}${types.join(',')}`;
+    let data = this.nsecs.get(key);
+    if (!data) {
+      const raw = types === undefined ? nxnameNsec(name) : atCut ? referralNsec(name, types) : nodataNsec(name, types);
+      data = [{ type: RRType.NSEC, raw }];
+      this.nsecs.set(key, data);
+    }
+    return data;
   }
 
   private dataOf(rrset: readonly ResourceRecord[]): RecordData[] {
