@@ -17,7 +17,7 @@ import { verifyRRset } from '../src/dnssec/rrsig.js';
 import { decodeTypeBitmap } from '../src/dnssec/type-bitmap.js';
 import { readWireName, labelsToName } from '../src/dnssec/names.js';
 import { NXNAME } from '../src/dnssec/denial.js';
-import { buildQuery, ecsOption, tcpQuery, udpRaw, udpQuery } from './helpers/dns-client.js';
+import { buildQuery, ecsOption, tcpQuery, udpRaw, udpQuery, type EdnsSpec } from './helpers/dns-client.js';
 import { EXAMPLE_ZONE, startTestServer, type TestServer } from './helpers/server.js';
 import { runCliAsync } from './helpers/process.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -98,7 +98,8 @@ describe('DO=0: nothing changes', () => {
       [`big.${APEX}`, RRType.TXT],
     ];
     for (const [name, type] of questions) {
-      for (const edns of [false, {}, { options: [ecsOption('198.51.100.0', 24)] }] as const) {
+      const ednsVariants: (EdnsSpec | false)[] = [false, {}, { options: [ecsOption('198.51.100.0', 24)] }];
+      for (const edns of ednsVariants) {
         const packet = buildQuery({ name, type, id: 4242, edns });
         const [a, b] = await Promise.all([udpRaw(signed.udp, packet), udpRaw(unsigned.udp, packet)]);
         assert.ok(a && b, `${name} ${type}: both answer`);
