@@ -107,6 +107,17 @@ describe('DO=0: nothing changes', () => {
       }
     }
   });
+
+
+  test('DO=0 asking for the apex keys gets them, without signatures', async () => {
+    for (const type of [RRType.DNSKEY, RRType.CDS, RRType.CDNSKEY]) {
+      for (const edns of [false, {}] as const) {
+        const r = await udpQuery(signed.udp, { name: APEX, type, edns });
+        assert.deepEqual(r.answers.map((a) => a.type), [type], `type ${type}`);
+        assert.deepEqual(r.authority, []);
+      }
+    }
+  });
 });
 
 describe('DO=1: signed answers', () => {

@@ -133,14 +133,18 @@ export class Responder {
 
     const zone = findZone(snap, q.qname);
     if (!zone) return res.start(Rcode.REFUSED).build(q, msg, transport);
-    if (zone.signing && (q.ednsFlags & EDNS_DO) !== 0) return this.signedAnswer(q, msg, peer, zone, zone.signing, snap, transport);
+    if (zone.signing) {
+      // DO=1: signed. DO=0 asking for the apex's keys gets them, without signatures (RFC 4035 3.1.1).
+      const signatures = (q.ednsFlags & EDNS_DO) !== 0;
+      if (signatures || (q.qname === zone.apex && isKeyType(qtype))) return this.signedAnswer(q, msg, peer, zone, zone.signing, snap, transport, signatures);
+    }
     const plan = lookup(zone, q.qname, qtype, q.qnameEnd - HEADER_SIZE);
     if (!plan.service) return res.fromPlan(plan).build(q, msg, transport);
     return this.serviceAnswer(q, msg, peer, plan, snap, transport);
   }
 
   /** DO=1 to a signed zone: the signer writes the records and their signatures (signed.ts). */
-  private signedAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, zone: ZoneIndex, signing: ZoneSigning, snap: Snapshot, transport: Transport): Buffer {
+  private signedAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, zone: ZoneIndex, signing: ZoneSigning, snap: Snapshot, transport: Transport, signatures: boolean): Buffer {
     const steer = (serviceName: string): Decision => {
       const d = decide(snap, snap.services.get(serviceName)!, q.qtype, this.clientOf(q, peer), this.rng);
       this.info.decision = d;
@@ -148,7 +152,7 @@ export class Responder {
       this.info.region = d.region?.region.name;
       return d;
     };
-    const a = this.signer.answer(zone, signing, q.qname, q.qtype, q.qnameEnd - HEADER_SIZE, steer);
+    const a = this.signer.answer(zone, signing, q.qname, q.qtype, q.qnameEnd - HEADER_SIZE, steer, signatures);
     const res = this.res.start(a.rcode).records(a.body, a.an, a.ns, a.ar);
     if (a.aa) res.authoritative();
     if (a.decision) res.scope(Math.min(a.decision.scope, q.hasEcs ? q.ecs.sourcePrefix : 0));
@@ -216,6 +220,11 @@ export class Responder {
     id.copy(body, 13);
     return this.res.start(Rcode.NOERROR).authoritative().records(body, 1, 0, 0).build(q, msg, transport);
   }
+}
+
+/** The apex's key RRsets, which a signed zone has whatever the DO bit says. */
+function isKeyType(qtype: number): boolean {
+  return qtype === RRType.DNSKEY || qtype === RRType.CDS || qtype === RRType.CDNSKEY;
 }
 
 /** The zone with the longest apex that `qname` falls under. */

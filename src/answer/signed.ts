@@ -56,6 +56,8 @@ interface Pass {
   signing: ZoneSigning;
   key: SigningKey;
   cache: SignatureCache;
+  /** False for a DO=0 query for the apex's keys: the records without RRSIGs. */
+  signatures: boolean;
   now: number;
   an: number;
   ns: number;
@@ -90,10 +92,10 @@ export class Signer {
   }
 
   /** The signed answer to `qname`/`qtype` (`qnameLength`: its wire length) in the signed zone `zone`. */
-  answer(zone: ZoneIndex, signing: ZoneSigning, qname: string, qtype: number, qnameLength: number, steer: Steer): SignedBody {
+  answer(zone: ZoneIndex, signing: ZoneSigning, qname: string, qtype: number, qnameLength: number, steer: Steer, signatures = true): SignedBody {
     const w = new BlockWriter(HEADER_SIZE + qnameLength + 4);
     w.knowName(zone.apex, HEADER_SIZE + qnameLength - wireLength(zone.apex));
-    const p: Pass = { w, signing, key: signing.key, cache: this.cacheFor(signing.validitySeconds), now: this.clock() / 1000, an: 0, ns: 0 };
+    const p: Pass = { w, signing, key: signing.key, cache: this.cacheFor(signing.validitySeconds), signatures, now: this.clock() / 1000, an: 0, ns: 0 };
     const view: ZoneView = { zone: signing.zone, nodes: zone.nodes };
     const exact = zone.nodes.get(qname);
     let node = exact;
@@ -183,6 +185,7 @@ export class Signer {
   /** Writes the RRset and its RRSIG; returns how many records that is, for the section being written. */
   private rrset(p: Pass, owner: string | number, ownerName: string, type: number, ttl: number, records: readonly SignableData[]): number {
     for (const data of records) p.w.record(owner, ttl, data);
+    if (!p.signatures) return records.length;
     const rrsig = p.cache.sign({ owner: ownerName, type, ttl, records }, p.key, p.signing.zone.apex, p.now);
     p.w.record(owner, ttl, { type: RRType.RRSIG, raw: rrsig.rdata });
     return records.length + 1;
