@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 
 const UNBOUND = '/usr/sbin/unbound';
 const SKIP = existsSync(UNBOUND) ? false : `${UNBOUND} is missing (apt-get install -y unbound)`;
+const DELV = '/usr/bin/delv';
+const SKIP_DELV = existsSync(DELV) ? SKIP : `${DELV} is missing (apt-get install -y bind9-dnsutils)`;
 const Z = 'val.example.test';
 const ZONE = `
 zone: ${Z}
@@ -123,7 +125,7 @@ let tampered: Unbound | undefined;
 let anchor = '';
 
 before(async () => {
-  if (SKIP) return;
+  if (SKIP && SKIP_DELV) return;
   ts = await startTestServer({ 'zone.yaml': ZONE });
   const ds = await runCliAsync(['dnssec', 'ds', Z, '--api', ts.api]);
   assert.equal(ds.status, 0, ds.stderr);
@@ -191,5 +193,35 @@ describe('through unbound, validating', { skip: SKIP }, () => {
       assert.equal(msg.rcode, 2, `${name}: SERVFAIL`);
       assert.equal(ad, false);
     }
+  });
+});
+
+describe('with delv (BIND\'s validator), the DNSKEY as a trust anchor', { skip: SKIP_DELV }, () => {
+  test('answers and denials are fully validated; another key is not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gslb-delv-'));
+    dirs.push(dir);
+    const [, , , , flags, protocol, algorithm, ...key] = anchor.split(/\s+/);
+    const anchors = join(dir, 'anchors.conf');
+    writeFileSync(anchors, `trust-anchors { "${Z}." static-key ${flags} ${protocol} ${algorithm} "${key.join('')}"; };\n`);
+    // Not spawnSync: the server answering delv runs in this process.
+    const delv = (server: TestServer, name: string, type: string) =>
+      new Promise<{ stdout: string; stderr: string }>((resolve) =>
+        execFile(DELV, [`@${server.udp.host}`, '-p', String(server.udp.port), '-a', anchors, `+root=${Z}`, name, type], { timeout: 20_000 }, (_err, stdout, stderr) =>
+          resolve({ stdout, stderr }),
+        ),
+      );
+    for (const [name, type] of [
+      [Z, 'TXT'],
+      [`app.${Z}`, 'A'],
+      [`via-cdn.${Z}`, 'A'],
+      [`x.wild.${Z}`, 'A'],
+      [`nope.${Z}`, 'A'],
+      [`ns1.${Z}`, 'TXT'],
+    ]) {
+      const r = await delv(ts!, name!, type!);
+      assert.match(r.stdout + r.stderr, /; (negative response, )?fully validated/, `${name} ${type}:\n${r.stdout}${r.stderr}`);
+    }
+    const bad = await delv(other!, `app.${Z}`, 'A');
+    assert.match(bad.stdout + bad.stderr, /resolution failed: broken trust chain/, bad.stdout + bad.stderr);
   });
 });
