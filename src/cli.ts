@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { onlyValue, parseFlags, parseServeOptions, UsageError } from './config.js';
 import { createLogger } from './log.js';
 import { EXPLAIN_HELP, explainCommand } from './explain-cli.js';
+import { DNSSEC_HELP, dnssecCommand } from './dnssec-cli.js';
 import { PROBE_HELP, probeCommand } from './probe-cli.js';
 import { startServer, StartupError } from './server.js';
 import { loadZoneDir } from './model/loader.js';
@@ -17,6 +18,7 @@ Commands:
   check     validate zone files (exit 1 and print file:line: message on errors)
   explain   show the routing decision a running server makes for a name and a client
   probe     run a remote prober that checks the registered endpoints and reports to the API
+  dnssec    print a signed zone's DS and DNSKEY records (gslb dnssec ds ZONE) for the parent
 
 Run "gslb <command> --help" for a command's options.`,
   serve: `Usage: gslb serve [options]        (each option also from the environment variable shown)
@@ -48,6 +50,7 @@ Validates every zone file in DIR (default ./zones, or GSLB_ZONES). Exit 0 when a
 prints "file:line: message" for each error and exits 1.`,
   explain: EXPLAIN_HELP,
   probe: PROBE_HELP,
+  dnssec: DNSSEC_HELP,
 } as const;
 
 function version(): string {
@@ -119,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  if (command !== 'serve' && command !== 'check' && command !== 'explain' && command !== 'probe') {
+  if (command !== 'serve' && command !== 'check' && command !== 'explain' && command !== 'probe' && command !== 'dnssec') {
     process.stderr.write(`gslb: unknown command "${command}"\n\n${HELP.main}\n`);
     return 2;
   }
@@ -130,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'explain') return await explainCommand(rest);
     if (command === 'probe') return await probeCommand(rest);
+    if (command === 'dnssec') return await dnssecCommand(rest);
     return command === 'serve' ? await serve(rest) : check(rest);
   } catch (err) {
     if (err instanceof UsageError) {

@@ -83,6 +83,7 @@ export function formatExplain(r: ExplainResult): string {
   const what = a.addresses.length > 0 ? a.addresses.join(' ') : a.cname ? `CNAME ${a.cname}` : 'no records';
   lines.push(`answer: ${a.rcode}${a.region ? ` from ${a.region}` : ''}: ${what}${a.ttl !== null ? `, ttl ${a.ttl}` : ''}, ECS scope /${a.scope}`);
   lines.push(`why: ${r.reason}`);
+  if (r.dnssec) lines.push(`dnssec: signed by key ${r.dnssec.keyTag} (${r.dnssec.algorithm}), signatures valid ${r.dnssec.inception} to ${r.dnssec.expiration}`);
   return lines.join('\n') + '\n';
 }
 

@@ -32,7 +32,10 @@ import { TrafficHistory } from './metrics/traffic.js';
 import { fingerprintZoneDir } from './model/dir-fingerprint.js';
 import { loadZoneDir } from './model/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';
-import { formatError } from './model/types.js';
+import { formatError, type ZoneSet } from './model/types.js';
+import { FileZoneKeys } from './store/dnssec-keys-file.js';
+import { ZoneKeyring } from './store/dnssec-keys.js';
+import { Signer } from './answer/signed.js';
 import { createQueryGuard } from './guard-setup.js';
 
 export class StartupError extends Error {}
@@ -113,6 +116,14 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     await store.close();
     throw new StartupError(`store: ${(err as Error).message}`);
   }
+  // Signed zones' keys are read (or made) before the first snapshot, so the first answers are signed already.
+  const keyring = new ZoneKeyring(store instanceof RedisStore ? store.zoneKeys() : new FileZoneKeys(opts.dataDir));
+  try {
+    await keyring.load(initial.zoneSet);
+  } catch (err) {
+    await store.close();
+    throw new StartupError(`dnssec keys: ${(err as Error).message}`);
+  }
   // Who may report probes: configured names, and (with a token) those registered in the store by any node.
   const probers = new ProberRegistry({ configured: opts.probers, nodeId: opts.nodeId, registration: opts.apiToken !== undefined });
   probers.seed(cache.state.probes);
@@ -120,6 +131,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const mgr = new SnapshotManager(initial.zoneSet, {
     nodeId: opts.nodeId,
     locator: geo.locator,
+    keys: (apex) => keyring.get(apex),
     cache,
     log: log.child({ module: 'snapshot' }),
     ...(extras.coalesceMs !== undefined ? { coalesceMs: extras.coalesceMs } : {}),
@@ -180,8 +192,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
 
   const guard = createQueryGuard(opts, dnsLog);
   telemetry.protection.rrlTableBytes = guard.rrl?.tableBytes ?? 0;
-  const responderUdp = new Responder(holder.current, Math.random, guard);
-  const responderTcp = new Responder(holder.current, Math.random, guard);
+  const signer = new Signer();
+  const responderUdp = new Responder(holder.current, Math.random, guard, signer);
+  const responderTcp = new Responder(holder.current, Math.random, guard, signer);
   const udp: UdpIo[] = [];
   const tcp: TcpListener[] = [];
   const bound: ListenAddress[] = [];
@@ -209,9 +222,19 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
 
   registerUdpIoMetrics(telemetry.registry, io.mode, udp);
 
+  // A reload that signs a new zone reads its keys first; only the latest zone set is applied.
+  let reloads = 0;
+  const applyWithKeys = (zs: ZoneSet) => {
+    if (!keyring.needsLoad(zs)) return mgr.applyZoneSet(zs);
+    const n = ++reloads;
+    keyring.load(zs).then(
+      () => n === reloads && mgr.applyZoneSet(zs),
+      (err: unknown) => log.error({ module: 'zones' }, `reload not applied: dnssec keys: ${(err as Error).message}`),
+    );
+  };
   const reloader = new ZoneReloader({
     dir: opts.zonesDir,
-    apply: (zs) => mgr.applyZoneSet(zs),
+    apply: (zs) => applyWithKeys(zs),
     log: log.child({ module: 'zones' }),
     settleMs: opts.reloadSettleMs,
     initialZones: initial.zoneSet.zones.length,

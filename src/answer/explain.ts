@@ -10,7 +10,8 @@ import { decodeMessage } from '../wire/decode.js';
 import { bytesToIpv4, bytesToIpv6 } from '../wire/ip.js';
 import { canonical, nameProblem, nameToWire } from '../wire/name.js';
 import { ParsedQuery } from '../wire/query.js';
-import { Responder } from './responder.js';
+import { findZone, Responder } from './responder.js';
+import { signatureWindow } from '../dnssec/rrsig.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { addressBytes, parseCidr } from '../util/cidr.js';
@@ -38,6 +39,11 @@ export interface ExplainResult {
   answer: { rcode: string; region: string | null; addresses: string[]; cname?: string; ttl: number | null; scope: number };
   reason: string;
   failOpen: boolean;
+  /**
+   * For a signed zone: the key that signs the answer and the validity window of a signature made now (ISO
+   * times). A cached signature may have been made earlier: it is made again once a quarter of its validity is left.
+   */
+  dnssec?: { keyTag: number; algorithm: string; inception: string; expiration: string };
 }
 
 export class ExplainError extends Error {
@@ -117,7 +123,16 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
     },
     reason: why ? why.reason : svc === undefined && msg.answers.length > 0 ? 'static records' : `${rcodeName(msg.rcode)}: no service at this name`,
     failOpen: why?.failOpen ?? false,
+    ...signatureInfo(snap, name),
   };
+}
+
+function signatureInfo(snap: Snapshot, name: string): Pick<ExplainResult, 'dnssec'> {
+  const signing = findZone(snap, name)?.signing;
+  if (!signing) return {};
+  const w = signatureWindow(Date.now() / 1000, { validitySeconds: signing.validitySeconds });
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+  return { dnssec: { keyTag: signing.key.keyTag, algorithm: signing.key.algorithm, inception: iso(w.inception), expiration: iso(w.expiration) } };
 }
 
 function maskText(addr: string, family: 4 | 6, prefix: number): string {

@@ -5,17 +5,18 @@
  * written by response.ts: the snapshot holds precomputed answer bodies, so a static answer is a header, the
  * question copied from the query and one memcpy.
  */
-import type { AnswerPlan, Snapshot, ZoneIndex } from '../snapshot/types.js';
+import type { AnswerPlan, Snapshot, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
 import { decide } from '../routing/decide.js';
 import type { Client, Decision } from '../routing/decision.js';
 import type { Rng } from '../util/rng.js';
-import { HEADER_SIZE, Rcode, RRClass, RRType } from '../wire/constants.js';
+import { EDNS_DO, HEADER_SIZE, Rcode, RRClass, RRType } from '../wire/constants.js';
 import { CookieVerdict } from '../protect/cookies.js';
 import type { QueryGuard } from '../protect/guard.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
 import { ParseOutcome, type ParsedQuery } from '../wire/query.js';
 import { questionHash, ResponseKind, RrlAction } from '../protect/rrl.js';
 import { ResponseBuilder, type Transport } from './response.js';
+import { Signer } from './signed.js';
 
 export type { Transport } from './response.js';
 
@@ -56,6 +57,8 @@ export class Responder {
     private readonly current: () => Snapshot,
     private readonly rng: Rng = Math.random,
     private readonly guard?: QueryGuard,
+    /** Signs answers of signed zones to DO=1 queries; share one between responders so they share signatures. */
+    private readonly signer: Signer = new Signer(),
   ) {
     this.res = new ResponseBuilder(() => current().nodeIdBytes, guard);
   }
@@ -130,14 +133,34 @@ export class Responder {
 
     const zone = findZone(snap, q.qname);
     if (!zone) return res.start(Rcode.REFUSED).build(q, msg, transport);
+    if (zone.signing) {
+      // DO=1: signed. DO=0 asking for the apex's keys gets them, without signatures (RFC 4035 3.1.1).
+      const signatures = (q.ednsFlags & EDNS_DO) !== 0;
+      if (signatures || (q.qname === zone.apex && isKeyType(qtype))) return this.signedAnswer(q, msg, peer, zone, zone.signing, snap, transport, signatures);
+    }
     const plan = lookup(zone, q.qname, qtype, q.qnameEnd - HEADER_SIZE);
     if (!plan.service) return res.fromPlan(plan).build(q, msg, transport);
     return this.serviceAnswer(q, msg, peer, plan, snap, transport);
   }
 
-  /** A service name: the plan's records (a CNAME chain to it, if any), then the steering decision's records. */
-  private serviceAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, plan: AnswerPlan, snap: Snapshot, transport: Transport): Buffer {
-    const tail = plan.service!;
+  /** DO=1 to a signed zone: the signer writes the records and their signatures (signed.ts). */
+  private signedAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, zone: ZoneIndex, signing: ZoneSigning, snap: Snapshot, transport: Transport, signatures: boolean): Buffer {
+    const steer = (serviceName: string): Decision => {
+      const d = decide(snap, snap.services.get(serviceName)!, q.qtype, this.clientOf(q, peer), this.rng);
+      this.info.decision = d;
+      this.info.service = serviceName;
+      this.info.region = d.region?.region.name;
+      return d;
+    };
+    const a = this.signer.answer(zone, signing, q.qname, q.qtype, q.qnameEnd - HEADER_SIZE, steer, signatures);
+    const res = this.res.start(a.rcode).records(a.body, a.an, a.ns, a.ar);
+    if (a.aa) res.authoritative();
+    if (a.decision) res.scope(Math.min(a.decision.scope, q.hasEcs ? q.ecs.sourcePrefix : 0));
+    return res.build(q, msg, transport);
+  }
+
+  /** The client steering locates: the ECS subnet when the query has one, else the resolver's address. */
+  private clientOf(q: ParsedQuery, peer: Peer): Client {
     const client = this.client;
     if (q.hasEcs) {
       q.ecs.address.copy(client.address, 0, 0, 16);
@@ -152,6 +175,13 @@ export class Responder {
       client.sourcePrefix = peer.family === 4 ? 32 : 128;
       client.viaEcs = false;
     }
+    return client;
+  }
+
+  /** A service name: the plan's records (a CNAME chain to it, if any), then the steering decision's records. */
+  private serviceAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, plan: AnswerPlan, snap: Snapshot, transport: Transport): Buffer {
+    const tail = plan.service!;
+    const client = this.clientOf(q, peer);
     const svc = snap.services.get(tail.serviceName)!;
     const d = decide(snap, svc, q.qtype, client, this.rng);
     this.info.decision = d;
@@ -190,6 +220,11 @@ export class Responder {
     id.copy(body, 13);
     return this.res.start(Rcode.NOERROR).authoritative().records(body, 1, 0, 0).build(q, msg, transport);
   }
+}
+
+/** The apex's key RRsets, which a signed zone has whatever the DO bit says. */
+function isKeyType(qtype: number): boolean {
+  return qtype === RRType.DNSKEY || qtype === RRType.CDS || qtype === RRType.CDNSKEY;
 }
 
 /** The zone with the longest apex that `qname` falls under. */

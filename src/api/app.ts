@@ -10,6 +10,7 @@ import type { ApiDeps } from './deps.js';
 import { ApiError, Errors } from './errors.js';
 import { describeBodyError, installJsonParser, JSON_BODY_LIMIT } from './json-limits.js';
 import { registerExplainRoutes } from './routes/explain.js';
+import { registerDnssecRoutes } from './routes/dnssec.js';
 import { registerLatencyRoutes } from './routes/latency.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerRegionRoutes } from './routes/regions.js';
@@ -124,5 +125,6 @@ function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   registerRegionRoutes(app, deps);
   registerProbeRoutes(app, deps);
   registerExplainRoutes(app, deps);
+  registerDnssecRoutes(app, deps);
   registerStatusRoutes(app, deps);
 }

@@ -104,6 +104,19 @@ export interface Zone {
   /** Static records, absolute canonical owner names, apex SOA and NS included. */
   records: ResourceRecord[];
   services: Service[];
+  /** Present when the zone is signed online (zone-dnssec.ts). */
+  dnssec?: ZoneDnssec;
+}
+
+/** The algorithms the signer supports (dnssec/algorithms.ts has the same names; model may not import it). */
+export const DNSSEC_ALGORITHMS = ['ECDSAP256SHA256', 'ED25519'] as const;
+export type DnssecAlgorithmName = (typeof DNSSEC_ALGORITHMS)[number];
+
+/** A zone file's `dnssec:` key (zone-dnssec.ts reads it). */
+export interface ZoneDnssec {
+  algorithm: DnssecAlgorithmName;
+  /** How long each signature is valid from when it is made. */
+  validitySeconds: number;
 }
 
 export interface ZoneSet {

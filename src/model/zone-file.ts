@@ -12,6 +12,7 @@ import { readRecords } from './records.js';
 import { readRegion } from './regions.js';
 import { readService, type ServiceRead } from './services.js';
 import { readNs, readSoa } from './soa.js';
+import { readZoneDnssec } from './zone-dnssec.js';
 import type { LatencyEntry, Region, Service, Zone } from './types.js';
 
 export interface ZoneFileParts {
@@ -61,7 +62,8 @@ export function readZoneFile(root: Input, file: string, line: (place: Place) => 
     if (read.service) services.push(read.service);
     parts.services.push({ name, refs: read.refs });
   }
-  if (soa) parts.zone = { apex, file, ttl, soa, ns, records, services };
+  const dnssec = root.has('dnssec') ? readZoneDnssec(root.at('dnssec')) : undefined;
+  if (soa) parts.zone = { apex, file, ttl, soa, ns, records, services, ...(dnssec ? { dnssec } : {}) };
   parts.owners = owners;
   return parts;
 }

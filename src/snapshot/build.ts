@@ -12,6 +12,8 @@ import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, staticLookup, ty
 import { PlanCache, type NameNode, type Snapshot, type ZoneIndex } from './types.js';
 import { carryDecisions } from './carry.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
+import type { SigningKey } from '../dnssec/algorithms.js';
+import { zoneSigning } from './signing.js';
 
 /** What changes without the zone files changing: rebuilt cheaply by `withState`. */
 export interface SnapshotState {
@@ -26,6 +28,8 @@ export interface SnapshotState {
 export interface BuildOptions {
   version: number;
   nodeId: string;
+  /** The keys of a signed zone, signing key first (store/dnssec-keys.ts); a zone without keys is served unsigned. */
+  keys?: (apex: string) => readonly SigningKey[] | undefined;
   now?: number;
   state?: Partial<SnapshotState>;
 }
@@ -54,7 +58,7 @@ const NO_PLAN = new PlanCache(() => {
   throw new Error('plan cache used before the snapshot finished building');
 });
 
-function indexZone(zoneSet: ZoneSet, zoneIdx: number): ZoneIndex {
+function indexZone(zoneSet: ZoneSet, zoneIdx: number, keys: BuildOptions['keys']): ZoneIndex {
   const zone = zoneSet.zones[zoneIdx]!;
   const nodes = new Map<string, NameNode>();
   const ensure = (name: string): NameNode => {
@@ -107,7 +111,9 @@ function indexZone(zoneSet: ZoneSet, zoneIdx: number): ZoneIndex {
     // Any other type: NODATA, or a CNAME chain that ends in NODATA. Built for a type no node can hold.
     node.other = planFor(0);
   }
-  return { apex: zone.apex, file: zone.file, nodes, nxdomain: new PlanCache((len) => buildNxdomainPlan(zone, len)), referrals };
+  const signingKeys = zone.dnssec ? keys?.(zone.apex) : undefined;
+  const signing = signingKeys && signingKeys.length > 0 ? zoneSigning(zone, signingKeys) : undefined;
+  return { apex: zone.apex, file: zone.file, nodes, nxdomain: new PlanCache((len) => buildNxdomainPlan(zone, len)), referrals, ...(signing ? { signing } : {}) };
 }
 
 /** Types whose answer differs from NODATA at this node: its own, its CNAME chain's end's, a service's. */
@@ -164,7 +170,7 @@ function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snap
 
 export function buildSnapshot(zoneSet: ZoneSet, opts: BuildOptions): Snapshot {
   const zones = new Map<string, ZoneIndex>();
-  zoneSet.zones.forEach((zone, i) => zones.set(zone.apex, indexZone(zoneSet, i)));
+  zoneSet.zones.forEach((zone, i) => zones.set(zone.apex, indexZone(zoneSet, i, opts.keys)));
   return {
     version: opts.version,
     builtAt: opts.now ?? Date.now(),

@@ -11,6 +11,7 @@ import type { StateCache } from '../store/state-cache.js';
 import type { ZoneSet } from '../model/types.js';
 import { buildSnapshot, withState, type SnapshotState } from './build.js';
 import { SnapshotHolder } from './holder.js';
+import type { SigningKey } from '../dnssec/algorithms.js';
 import type { Snapshot } from './types.js';
 
 export interface ManagerDeps {
@@ -21,6 +22,8 @@ export interface ManagerDeps {
   /** Longest a state change waits before queries see it (health changes must not wait much longer). */
   coalesceMs?: number;
   now?: () => number;
+  /** The keys of signed zones (store/dnssec-keys.ts ZoneKeyring), read before a zone set is applied. */
+  keys?: (apex: string) => readonly SigningKey[] | undefined;
   /** Told how long each rebuild took, for metrics. */
   onRebuild?: (kind: 'zones' | 'state', ms: number) => void;
 }
@@ -39,7 +42,7 @@ export class SnapshotManager {
   ) {
     this.locator = deps.locator;
     this.now = deps.now ?? Date.now;
-    this.holder = new SnapshotHolder(buildSnapshot(zoneSet, { version: ++this.version, nodeId: deps.nodeId, state: this.state() }));
+    this.holder = new SnapshotHolder(buildSnapshot(zoneSet, { version: ++this.version, nodeId: deps.nodeId, state: this.state(), ...(deps.keys ? { keys: deps.keys } : {}) }));
     this.scheduleTimed(this.holder.current());
   }
 
@@ -56,7 +59,7 @@ export class SnapshotManager {
 
   applyZoneSet(zoneSet: ZoneSet): void {
     const started = performance.now();
-    const next = buildSnapshot(zoneSet, { version: ++this.version, nodeId: this.deps.nodeId, state: this.state() });
+    const next = buildSnapshot(zoneSet, { version: ++this.version, nodeId: this.deps.nodeId, state: this.state(), ...(this.deps.keys ? { keys: this.deps.keys } : {}) });
     this.holder.swap(next);
     this.scheduleTimed(next);
     const ms = performance.now() - started;

@@ -51,7 +51,7 @@ interface Additional {
  * `required` names the targets whose addresses may not be left out: in-domain glue of a referral (RFC 9471),
  * without which the referral is truncated instead.
  */
-function writeAdditional(w: BlockWriter, view: ZoneView, rrset: readonly ResourceRecord[], required?: (target: string) => boolean): Additional {
+export function writeAdditional(w: BlockWriter, view: ZoneView, rrset: readonly ResourceRecord[], required?: (target: string) => boolean): Additional {
   const glue: ResourceRecord[][][] = [];
   const targets: string[] = [];
   for (const rr of rrset) {

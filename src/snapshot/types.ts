@@ -8,7 +8,9 @@ import type { HealthView } from '../health/view.js';
 import type { DecisionCache } from '../routing/decision-cache.js';
 import type { LatencyTable } from '../geo/latency-table.js';
 import type { RegionIndex, ServiceIndex } from '../model/indexes.js';
-import type { Region, Service, ZoneSet } from '../model/types.js';
+import type { Region, Service, Zone, ZoneSet } from '../model/types.js';
+import type { SigningKey } from '../dnssec/algorithms.js';
+import type { OpaqueData, RecordData } from '../wire/records.js';
 
 /** Bytes after the question, valid for one question length. */
 export interface AnswerPlan {
@@ -90,6 +92,26 @@ export interface ZoneIndex {
   nxdomain: PlanCache;
   /** Referral plans by delegation name. */
   referrals: Map<string, PlanCache>;
+  /** Present when the zone is signed and its keys were read: DO=1 queries are answered signed (answer/signed.ts). */
+  signing?: ZoneSigning;
+}
+
+/**
+ * What signing a zone needs, made once per snapshot: the key, the apex's DNSSEC RRsets (each a stable array, so
+ * the signature cache finds their signatures by identity) and the zone they belong to.
+ */
+export interface ZoneSigning {
+  zone: Zone;
+  /** The key that signs (a CSK). */
+  key: SigningKey;
+  validitySeconds: number;
+  /** Every published key's DNSKEY, and its CDS / CDNSKEY copies for the parent (RFC 7344). */
+  dnskey: OpaqueData[];
+  cds: OpaqueData[];
+  cdnskey: OpaqueData[];
+  /** The apex SOA as one RRset, for negative answers (TTL: the negative TTL). */
+  soa: RecordData[];
+  negativeTtl: number;
 }
 
 export interface Snapshot {

@@ -32,6 +32,11 @@ export function redisKeys(namespace: string): RedisKeys {
   };
 }
 
+/** A signed zone's keys (dnssec-keys-redis.ts), in the namespace's slot like every other key. */
+export function redisZoneKeysKey(namespace: string, zone: string): string {
+  return `{${namespace}}:dnssec:${zone}`;
+}
+
 /** `${region}|${endpoint}|${prober}`: region names and addresses cannot contain "|". */
 export function probeKey(region: string, endpoint: string, prober: string): string {
   return `${region}|${endpoint}|${prober}`;
@@ -76,6 +81,11 @@ export interface DataFiles {
   temp: string;
   /** Who holds the directory (dir-lock.ts). */
   lock: string;
+}
+
+/** A signed zone's keys in the data directory (dnssec-keys-file.ts): the zone name never becomes a path. */
+export function zoneKeysFile(dir: string, zone: string): string {
+  return join(dir, 'dnssec', `${encodeURIComponent(zone)}.json`);
 }
 
 export function dataFiles(dir: string): DataFiles {

@@ -21,6 +21,7 @@ import { RedisReader } from './redis-read.js';
 import { LATENCY_SCRIPT, PROBE_SCRIPT, PRUNE_SCRIPT } from './redis-scripts.js';
 import { RedisWriter } from './redis-writer.js';
 import { warnCorrupt, type ReportCorrupt } from './records.js';
+import { RedisZoneKeys } from './dnssec-keys-redis.js';
 import type { StoreStatus } from './store-status.js';
 import { emptyState, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
@@ -53,6 +54,11 @@ export class RedisStore implements Store {
   beforeResync: (() => Promise<void>) | undefined;
   /** This node's last synced state, written back when the store turns out to have lost its data. */
   lastSynced: (() => StateData) | undefined;
+
+  /** Where signed zones' keys are kept (dnssec-keys-redis.ts), in this store's namespace. */
+  zoneKeys(): RedisZoneKeys {
+    return new RedisZoneKeys(this.link.cmd, this.target.namespace);
+  }
 
   constructor(
     private readonly target: RedisTarget,

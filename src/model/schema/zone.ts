@@ -9,6 +9,7 @@ import { RecordNodeSchema } from './records.js';
 import { RegionSchema } from './region.js';
 import { ServiceSchema } from './service.js';
 import { SoaSchema } from './soa.js';
+import { ZoneDnssecSchema } from './dnssec.js';
 
 /** Keys are names (records, services) or region names, checked by the rules that read them. */
 const Names = <T extends Parameters<typeof Type.Record>[1]>(value: T) => Type.Record(Type.String(), value);
@@ -22,4 +23,5 @@ export const ZoneDocumentSchema = Closed({
   regions: Type.Optional(Names(RegionSchema)),
   services: Type.Optional(Names(ServiceSchema)),
   latency: Type.Optional(Type.Array(LatencyEntrySchema)),
+  dnssec: Type.Optional(ZoneDnssecSchema),
 });
