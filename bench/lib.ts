@@ -59,13 +59,15 @@ export function buildUnlessNpmDid(script: string): void {
 // ---------------------------------------------------------------------------------------------- children
 
 const children = new Set<ChildProcess>();
+/** Children spawned `detached` (a process group of their own, led by them): killAll kills the whole group. */
+const groupLeaders = new WeakSet<ChildProcess>();
 
-/** SIGKILL every tracked child that is still running. */
+/** SIGKILL every tracked child that is still running (and, for a group leader, what it started). */
 export function killAll(): void {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       try {
-        process.kill(child.pid, 'SIGKILL');
+        process.kill(groupLeaders.has(child) ? -child.pid : child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -74,9 +76,13 @@ export function killAll(): void {
   children.clear();
 }
 
-/** Remember `child` for killAll until it exits. */
-export function track(child: ChildProcess): ChildProcess {
+/**
+ * Remember `child` for killAll until it exits. `group`: it was spawned `detached` and leads its own process
+ * group (a shell wrapping the real program), so killAll kills the group by its id rather than orphaning it.
+ */
+export function track(child: ChildProcess, opts: { group?: boolean } = {}): ChildProcess {
   children.add(child);
+  if (opts.group) groupLeaders.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
@@ -222,19 +228,29 @@ export function parseDnsperfWithSizes(out: string): DnsperfResult & PacketSizes 
 }
 
 /**
- * Run `dnsperf -s HOST -p port ...args` as a tracked child and parse what it prints with `parse`. `-l` bounds the
- * run; a dnsperf still running after `hangMs` is killed anyway.
+ * `sh -c` script that runs dnsperf on core $BENCH_CORE and then prints its own stat line to stderr after a
+ * `BENCH_SHELL_STAT` marker: once the shell has waited for dnsperf, that line's cutime+cstime is dnsperf's CPU.
  */
-export function runDnsperf<R>(port: number, args: string[], hangMs: number, parse: (out: string) => R): Promise<R> {
+const PINNED = 'taskset -c "$BENCH_CORE" dnsperf "$@"; rc=$?; read -r stat < /proc/$$/stat; echo "BENCH_SHELL_STAT $stat" >&2; exit $rc';
+
+/**
+ * Run `dnsperf -s HOST -p port ...args` as a tracked child and parse what it prints (stdout, stderr) with
+ * `parse`. With `core`, dnsperf runs pinned to that CPU through a shell that leads its own process group (see
+ * PINNED; a kill by the group's id takes both). `-l` bounds the run; one still running after `hangMs` is killed.
+ */
+export function runDnsperf<R>(port: number, args: string[], hangMs: number, parse: (out: string, err: string) => R, core?: string): Promise<R> {
   const argv = ['-s', HOST, '-p', String(port), ...args];
   return new Promise((res, rej) => {
-    const child = track(spawn('dnsperf', argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child =
+      core === undefined
+        ? track(spawn('dnsperf', argv, { stdio: ['ignore', 'pipe', 'pipe'] }))
+        : track(spawn('sh', ['-c', PINNED, 'sh', ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, BENCH_CORE: core } }), { group: true });
     let out = '';
     let err = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+      if (child.pid !== undefined && child.exitCode === null) process.kill(core === undefined ? child.pid : -child.pid, 'SIGKILL');
     }, hangMs);
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -244,7 +260,7 @@ export function runDnsperf<R>(port: number, args: string[], hangMs: number, pars
       clearTimeout(timer);
       if (code !== 0) return rej(new Error(`dnsperf ${argv.join(' ')} exited with ${code ?? signal}\n${err}${out}`));
       try {
-        res(parse(out));
+        res(parse(out, err));
       } catch (e) {
         rej(e as Error);
       }

@@ -1,270 +1,159 @@
 /**
- * `npm run bench`: dnsperf against the compiled server, and the same load against a bare Node UDP echo, so the
- * figures say how much of a UDP round trip in Node the server spends on answering.
+ * `npm run bench`: CPU per query and max q/s of gslb against gdnsd and a bare Node echo, side by side, one run.
  *
- *   1. build (skipped when npm already ran tsc for the "bench" script)
- *   2. start `node dist/cli.js serve` on free loopback ports with the example zone in a temp dir
- *   3. write dnsperf inputs: static names, service names, service names with one ECS subnet (-E), and a
- *      binary (-B) file spreading ECS over thousands of client subnets (-E takes one value per run; -B lets
- *      every query carry its own)
- *   4. dnsperf each case against the server, then against the echo
- *   5. print a table, write .bench/results.json
+ * Method (the README's Benchmarks section says the same):
+ *   - Every server answers the same query: app.gslb.example.test A with ECS 81.2.69.0/24 (dnsperf -E), the
+ *     steered service of the example zone (latency policy), located by the same MMDB (test/helpers'
+ *     fixture, City-style records; 81.2.69.0/24 is London, so both answer eu-west's 198.51.100.10). gdnsd is
+ *     configured here: plugin_geoip, a map over that MMDB in city-auto-mode with the regions' coordinates,
+ *     a DYNA resource for `app`, edns_client_subnet on, one UDP thread.
+ *   - Rows: gslb --udp-io dgram, gslb --udp-io batch, a bare Node dgram echo (no DNS work: Node's floor),
+ *     gdnsd 3.x (skipped, with how to install it, when /usr/sbin/gdnsd is missing), gslb with --workers 2
+ *     (printed as "not available: <its error>" when serve refuses it).
+ *   - The server runs under `taskset -c 0`, dnsperf under `taskset -c 1`. Each server is warmed for 1 s, then
+ *     dnsperf offers a fixed rate (-Q 15000, then -Q 40000) for BENCH_SECONDS, then runs unthrottled
+ *     (-c 4 -q 200) for max q/s.
+ *   - Server CPU: utime+stime from /proc/PID/stat of the server and its descendants, before and after each
+ *     run, ticks to µs by getconf CLK_TCK, divided by the queries answered. dnsperf's CPU: the cutime+cstime
+ *     of the shell that waited for it. Each run says what limited it: the server (≥ 90 % of its core), dnsperf
+ *     (≥ 95 % of its core while the server was below), or neither (answered < offered with the server under
+ *     90 %: the generator held back, or the machine is shared), and how long the server's threads waited for
+ *     their core (run-queue time from /proc/PID/task/TID/schedstat: other processes on core 0).
+ *   - Ratio: CPU per query of each row over gdnsd's, at 15 k and 40 k.
  *
- * Every process it starts is killed by PID at the end, on error, on SIGINT/SIGTERM, and by a watchdog.
- * Only 127.0.0.1 is used. BENCH_SECONDS (1-10, default 10) sets each dnsperf run's length; BENCH_CASES=a,b
- * runs only the named cases.
+ * Bounded: BENCH_SECONDS (1-10, default 5) per run, a watchdog, loopback only, every process killed by PID
+ * (dnsperf's wrapping shell by its process group's id). Writes .bench/results.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_ZONE } from '../test/helpers/server.js';
-import { buildUnlessNpmDid, freePort, HOST, killAll, ROOT, runBench, startWatchdog, stop, track, ZONE } from './lib.js';
-import { dnsperfLoad, loadArgs, nameWire, parseDnsperfWithSizes, runDnsperf, waitForDns, type DnsperfResult, type PacketSizes } from './lib.js';
-import { fmt, rcodeText, table } from './lib.js';
-import { seededRng } from '../src/util/rng.js';
+import { buildUnlessNpmDid, fmt, HOST, killAll, ROOT, runBench, startWatchdog, stop, table } from './lib.js';
+import { ecsHex } from './ecs.js';
+import { limitedBy, measure, reachedRate, type RunFigures } from './measure.js';
+import { NotAvailable, QUERY, SERVERS, type ServerSpec } from './servers.js';
 
-const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS ?? 10) || 10));
-/** The whole bench must be over well within 3 minutes. */
-const WATCHDOG_MS = 170_000;
-const STOP_GRACE_MS = 2000;
-const LOAD = dnsperfLoad(SECONDS);
+const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS ?? 5) || 5));
+const RATES = [15_000, 40_000] as const;
+const WARMUP_S = 1;
+/** Well under 3 minutes at the default 5 s per run (≈ 2 minutes expected); 15 s more per extra second. */
+const WATCHDOG_MS = (170 + 15 * Math.max(0, SECONDS - 5)) * 1000;
+const STOP_GRACE_MS = 3000;
+/** Fixed rate: enough clients and room in flight that dnsperf can keep the rate through a server's stall. */
+const FIXED = ['-c', '4', '-q', '500', '-t', '2'];
+const UNTHROTTLED = ['-c', '4', '-q', '200', '-t', '2'];
 
-type RunResult = DnsperfResult & PacketSizes;
-
-interface CaseResult {
-  case: string;
-  description: string;
-  server: RunResult;
-  echo: RunResult;
-  /** server qps / echo qps */
-  ratio: number;
+interface Row {
+  label: string;
+  skipped?: string;
+  runs?: { fixed: RunFigures[]; max: RunFigures };
 }
 
-// ---------------------------------------------------------------------------------------------- wire helpers
-
-/** A query with an OPT carrying one ECS option (family 1 or 2, the address cut to `prefix` bits). */
-function ecsQuery(name: string, qtype: number, address: Buffer, prefix: number): Buffer {
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(0x0100, 2); // RD, as resolvers send it
-  header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(1, 10);
-  const question = Buffer.alloc(4);
-  question.writeUInt16BE(qtype, 0);
-  question.writeUInt16BE(1, 2);
-  const addrLen = (prefix + 7) >> 3;
-  const ecs = Buffer.alloc(8 + addrLen);
-  ecs.writeUInt16BE(8, 0);
-  ecs.writeUInt16BE(4 + addrLen, 2);
-  ecs.writeUInt16BE(address.length === 4 ? 1 : 2, 4);
-  ecs[6] = prefix;
-  address.copy(ecs, 8, 0, addrLen);
-  if (prefix & 7) ecs[7 + addrLen] = ecs[7 + addrLen]! & (0xff << (8 - (prefix & 7)));
-  const opt = Buffer.alloc(11);
-  opt.writeUInt16BE(41, 1);
-  opt.writeUInt16BE(1232, 3);
-  opt.writeUInt16BE(ecs.length, 9);
-  return Buffer.concat([header, nameWire(name), question, opt, ecs]);
-}
-
-/** dnsperf -E value: ECS option code 8, payload family 1, /24, scope 0, three address bytes. */
-function ecsHex(a: number, b: number, c: number): string {
-  return '8:' + Buffer.from([0, 1, 24, 0, a, b, c]).toString('hex');
-}
-
-// ---------------------------------------------------------------------------------------------- query files
-
-function staticQueries(): string {
-  const r = seededRng(1); // seeded: the query files are the same on every run
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const lines: string[] = [];
-  for (let i = 0; i < 2000; i++) {
-    switch (i % 5) {
-      case 0:
-        lines.push(`${pick(['ns1', 'ns2', 'mail', 'a.b.c', `h${i}.wild`])}.${ZONE} A`);
-        break;
-      case 1:
-        lines.push(`${pick(['ns2', 'ns1', 'mail'])}.${ZONE} AAAA`);
-        break;
-      case 2:
-        lines.push(`${pick(['', `t${i}.wild.`])}${ZONE} TXT`);
-        break;
-      case 3:
-        lines.push(`${pick(['', 'sub.'])}${ZONE} NS`);
-        break;
-      default:
-        lines.push(`nx${Math.floor(r() * 1e9)}.${ZONE} A`);
-    }
+async function benchServer(spec: ServerSpec, dir: string, queryArgs: string[]): Promise<Row> {
+  const missing = spec.missing?.();
+  if (missing) return { label: spec.label, skipped: `skipped: ${missing}` };
+  let started;
+  try {
+    started = await spec.start(dir);
+  } catch (e) {
+    if (e instanceof NotAvailable) return { label: spec.label, skipped: `not available: ${e.message}` };
+    throw e;
   }
-  return lines.join('\n') + '\n';
-}
-
-function serviceQueries(): string {
-  const lines: string[] = [];
-  for (let i = 0; i < 1000; i++) lines.push(`app.${ZONE} ${i % 2 === 0 ? 'A' : 'AAAA'}`);
-  return lines.join('\n') + '\n';
-}
-
-/** dnsperf -B input: 2-byte length + raw query; 4096 distinct IPv4 /24s and 512 IPv6 /56s. */
-function ecsSpreadQueries(): Buffer {
-  const r = seededRng(2);
-  const parts: Buffer[] = [];
-  const push = (q: Buffer) => {
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(q.length);
-    parts.push(len, q);
-  };
-  for (let i = 0; i < 4096; i++) {
-    const addr = Buffer.from([1 + Math.floor(r() * 223), Math.floor(r() * 256), Math.floor(r() * 256), 0]);
-    push(ecsQuery(`app.${ZONE}`, i % 2 === 0 ? 1 : 28, addr, 24));
-    if (i % 8 === 0) {
-      const v6 = Buffer.alloc(16);
-      v6.writeUInt16BE(0x2001, 0);
-      for (let k = 2; k < 7; k++) v6[k] = Math.floor(r() * 256);
-      push(ecsQuery(`app.${ZONE}`, i % 16 === 0 ? 28 : 1, v6, 56));
+  const { child, port } = started;
+  const pid = child.pid!;
+  try {
+    await measure(pid, port, WARMUP_S, RATES[0], [...FIXED, ...queryArgs]);
+    const fixed: RunFigures[] = [];
+    for (const rate of RATES) {
+      process.stdout.write(`  ${spec.label}: ${rate / 1000} k q/s...`);
+      fixed.push(await measure(pid, port, SECONDS, rate, [...FIXED, ...queryArgs]));
+      process.stdout.write(` ${fmt(fixed.at(-1)!.usPerQuery, 1)} µs/query\n`);
     }
+    process.stdout.write(`  ${spec.label}: unthrottled...`);
+    const max = await measure(pid, port, SECONDS, undefined, [...UNTHROTTLED, ...queryArgs]);
+    process.stdout.write(` ${fmt(max.qps)} q/s\n`);
+    if (child.exitCode !== null) throw new Error(`${spec.label} exited during the runs`);
+    return { label: spec.label, runs: { fixed, max } };
+  } finally {
+    await stop(child, STOP_GRACE_MS);
   }
-  return Buffer.concat(parts);
 }
 
-// ---------------------------------------------------------------------------------------------- processes
-
-const ECHO_SOURCE = `
-const dgram = require('node:dgram');
-const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-s.on('message', (m, r) => { if (m.length >= 3) { m[2] |= 0x80; s.send(m, r.port, r.address); } });
-s.on('error', (e) => { console.error(String(e)); process.exit(1); });
-s.bind(Number(process.argv[1]), '127.0.0.1', () => console.log('ready'));
-`;
-
-function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Promise<void> {
-  return new Promise((res, rej) => {
-    let buf = '';
-    const timer = setTimeout(() => rej(new Error(`no "${text}" within ${timeoutMs} ms`)), timeoutMs);
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes(text)) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`exited with ${code} before "${text}"`));
-    });
+function summary(rows: Row[]): string {
+  const ref = rows.find((r) => r.label.startsWith('gdnsd'))?.runs;
+  // A rate that was not reached is marked: that figure is CPU per query at a lower rate.
+  const perQuery = (r: RunFigures) => fmt(r.usPerQuery, 1) + (reachedRate(r) ? ' ' : '*');
+  const ratio = (r: RunFigures, i: number) => (ref ? fmt(r.usPerQuery / ref.fixed[i]!.usPerQuery, 2) + '×' : '-');
+  const head = ['server', 'µs/q 15k', 'vs gdnsd', 'µs/q 40k', 'vs gdnsd', 'max q/s', 'µs/q max', 'max limited by'];
+  const body = rows.map((r) => {
+    if (!r.runs) return [r.label, '', '', '', '', '', '', ''];
+    const [a, b] = r.runs.fixed as [RunFigures, RunFigures];
+    const m = r.runs.max;
+    return [r.label, perQuery(a), ratio(a, 0), perQuery(b), ratio(b, 1), fmt(m.qps), fmt(m.usPerQuery, 1), limitedBy(m)];
   });
+  const lines = table(head, body, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left']).split('\n');
+  // A row that did not run says why after its label, across the figures' columns.
+  rows.forEach((r, i) => {
+    if (r.skipped) lines[2 + i] = lines[2 + i]!.slice(0, Math.max(...rows.map((x) => x.label.length))) + '  ' + r.skipped;
+  });
+  const note = rows.some((r) => r.runs?.fixed.some((f) => !reachedRate(f))) ? '\n* the offered rate was not reached (see the verdicts below): CPU per query at the rate that was' : '';
+  return lines.map((l) => l.trimEnd()).join('\n') + note;
 }
 
-/** The query waitForDns polls with: ns1 A with an ECS option, as the load sends it. */
-const READY_QUERY = ecsQuery(`ns1.${ZONE}`, 1, Buffer.from([192, 0, 2, 0]), 24);
-
-function dnsperf(port: number, args: string[]): Promise<RunResult> {
-  return runDnsperf(port, [...loadArgs(LOAD), ...args], (SECONDS + 15) * 1000, parseDnsperfWithSizes);
-}
-
-// ---------------------------------------------------------------------------------------------- main
-
-const HEAD = ['case', 'server q/s', 'echo q/s', 'ratio', 'server avg ms', 'echo avg ms', 'server lost', 'echo lost', 'server rcodes'];
-
-function caseTable(rows: CaseResult[]): string {
-  const body = rows.map((r) => [
-    r.case,
-    fmt(r.server.qps),
-    fmt(r.echo.qps),
-    fmt(r.ratio, 2),
-    fmt(r.server.avgLatencyMs, 3),
-    fmt(r.echo.avgLatencyMs, 3),
-    `${r.server.lost}/${r.server.sent}`,
-    `${r.echo.lost}/${r.echo.sent}`,
-    rcodeText(r.server.rcodes),
-  ]);
-  // Name and rcodes left-aligned, the figures between right-aligned.
-  return table(HEAD, body, HEAD.map((_, i) => (i === 0 || i === HEAD.length - 1 ? 'left' : 'right')));
+function details(rows: Row[]): string {
+  const head = ['server', 'run', 'sent', 'answered', 'q/s', 'resp B', 'srv CPU', 'verdict'];
+  const body: string[][] = [];
+  for (const r of rows) {
+    if (!r.runs) continue;
+    for (const f of [...r.runs.fixed, r.runs.max]) {
+      const procs = f.perPidUs.size > 1 ? ` [per process: ${[...f.perPidUs.values()].map((us) => `${Math.round((100 * us) / f.serverCpuUs)} %`).join(' / ')}]` : '';
+      body.push([r.label, f.rate ? `-Q ${f.rate}` : 'max', String(f.sent), String(f.completed), fmt(f.qps), fmt(f.avgResponseBytes), `${fmt(f.serverCpuUs / 1000)} ms`, f.verdict + procs]);
+    }
+  }
+  return table(head, body, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'none']);
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   const watchdog = startWatchdog('bench', WATCHDOG_MS);
   buildUnlessNpmDid('bench');
-
+  const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'gslb-bench-'));
   try {
-    const zones = join(dir, 'zones');
-    mkdirSync(zones);
-    writeFileSync(join(zones, 'example.yaml'), EXAMPLE_ZONE);
-    const files = {
-      static: join(dir, 'static.txt'),
-      service: join(dir, 'service.txt'),
-      spread: join(dir, 'ecs-spread.bin'),
-    };
-    writeFileSync(files.static, staticQueries());
-    writeFileSync(files.service, serviceQueries());
-    writeFileSync(files.spread, ecsSpreadQueries());
+    const queries = join(dir, 'queries.txt');
+    writeFileSync(queries, `${QUERY.name} ${QUERY.qtype}\n`);
+    const queryArgs = ['-d', queries, '-E', ecsHex(...QUERY.ecs)];
+    process.stdout.write(`${QUERY.name} ${QUERY.qtype} with ECS ${QUERY.ecs.join('.')}.0/24 to ${HOST}; server on core 0, dnsperf on core 1; ${SECONDS} s per run; load average ${loadBefore.toFixed(1)}\n`);
+    const rows: Row[] = [];
+    for (const spec of SERVERS) rows.push(await benchServer(spec, dir, queryArgs));
+    const loadAfter = loadavg()[0]!;
 
-    const dnsPort = await freePort();
-    const apiPort = await freePort();
-    const server = track(
-      spawn(
-        process.execPath,
-        ['dist/cli.js', 'serve', '--zones', zones, '--dns', `${HOST}:${dnsPort}`, '--api', `${HOST}:${apiPort}`, '--data', join(dir, 'data'), '--node-id', 'bench', '--log-level', 'warn'],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
+    process.stdout.write(`\n${summary(rows)}\n\n${details(rows)}\n\n`);
+    process.stdout.write(
+      `load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after on ${(await import('node:os')).cpus().length} cores: ` +
+        'with other work on the machine the figures are noisy; the verdicts say where a core was shared.\n',
     );
-    let serverErr = '';
-    server.stderr?.on('data', (d: Buffer) => (serverErr += d.toString()));
-    server.stdout?.on('data', (d: Buffer) => (serverErr += d.toString()));
-    try {
-      await waitForDns(dnsPort, 15_000, server, READY_QUERY);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${serverErr}`);
-    }
-
-    const echoPort = await freePort();
-    const echo = track(spawn(process.execPath, ['-e', ECHO_SOURCE, String(echoPort)], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    await waitForLine(echo, 'ready', 5_000);
-
-    const cases: { name: string; description: string; args: string[] }[] = [
-      { name: 'static', description: 'A/AAAA/TXT/NS/NXDOMAIN mix, no EDNS', args: ['-d', files.static] },
-      { name: 'service', description: `app.${ZONE} A/AAAA, no EDNS`, args: ['-d', files.service] },
-      { name: 'service+ecs', description: 'service, EDNS + ECS 198.51.100.0/24 on every query (-E)', args: ['-d', files.service, '-E', ecsHex(198, 51, 100)] },
-      { name: 'service+ecs-spread', description: 'service, ECS over 4096 IPv4 /24s + 512 IPv6 /56s (-B raw queries)', args: ['-B', '-d', files.spread] },
-    ];
-    process.stdout.write(`dnsperf -s ${HOST} -p PORT ${loadArgs(LOAD).join(' ')} ...; server on :${dnsPort}, echo on :${echoPort}\n`);
-    const only = process.env.BENCH_CASES?.split(',').map((c) => c.trim());
-    const results: CaseResult[] = [];
-    for (const c of cases.filter((k) => !only || only.includes(k.name))) {
-      process.stdout.write(`  ${c.name}: server...`);
-      const s = await dnsperf(dnsPort, c.args);
-      if (server.exitCode !== null) throw new Error(`server exited during ${c.name}\n${serverErr}`);
-      process.stdout.write(` ${fmt(s.qps)} q/s; echo...`);
-      const e = await dnsperf(echoPort, c.args);
-      process.stdout.write(` ${fmt(e.qps)} q/s\n`);
-      results.push({ case: c.name, description: c.description, server: s, echo: e, ratio: e.qps > 0 ? s.qps / e.qps : NaN });
-    }
-
-    // One last real query: the server must still answer correctly after the load.
-    await waitForDns(dnsPort, 2_000, server, READY_QUERY);
-    await stop(server, STOP_GRACE_MS);
-    await stop(echo, STOP_GRACE_MS);
-
-    process.stdout.write('\n' + caseTable(results) + '\n');
     const out = join(ROOT, '.bench');
     mkdirSync(out, { recursive: true });
     const report = {
       date: new Date().toISOString(),
       node: process.version,
-      cpus: (await import('node:os')).cpus().length,
-      dnsperf: LOAD,
-      results,
+      seconds: SECONDS,
+      loadAverage: [loadBefore, loadAfter],
+      rows: rows.map((r) => ({ ...r, runs: r.runs && { fixed: r.runs.fixed.map(plain), max: plain(r.runs.max) } })),
       totalSeconds: (Date.now() - started) / 1000,
     };
     writeFileSync(join(out, 'results.json'), JSON.stringify(report, null, 2) + '\n');
-    process.stdout.write(`\nwrote .bench/results.json (${report.totalSeconds.toFixed(1)} s total)\n`);
+    process.stdout.write(`wrote .bench/results.json (${report.totalSeconds.toFixed(1)} s total)\n`);
   } finally {
     killAll();
     rmSync(dir, { recursive: true, force: true });
     clearTimeout(watchdog);
   }
+}
+
+/** A run as JSON can hold it (the per-process map as an object). */
+function plain(f: RunFigures): Omit<RunFigures, 'perPidUs'> & { perPidUs: Record<string, number> } {
+  return { ...f, perPidUs: Object.fromEntries(f.perPidUs) };
 }
 
 runBench('bench', main);
