@@ -27,7 +27,7 @@ const LAYERS = {
   'config.ts': ['wire', 'util', 'protect', 'store', 'net'],
   api: ['wire', 'util', 'model', 'protect', 'dnssec', 'geo', 'health', 'store', 'routing', 'snapshot', 'answer', 'metrics', 'config.ts'],
 };
-const ROOT = ['server.ts', 'cli.ts', 'explain-cli.ts', 'probe-cli.ts', 'dnssec-cli.ts', 'guard-setup.ts'];
+const ROOT = ['server.ts', 'cli.ts', 'explain-cli.ts', 'probe-cli.ts', 'dnssec-cli.ts', 'guard-setup.ts', 'dns-setup.ts', 'worker.ts', 'worker-pool.ts', 'worker-messages.ts'];
 
 const esc = (s) => s.replace(/[.]/g, '\\.');
 /** `^src/name/` for a folder, `^src/name$` for a top-level file. */

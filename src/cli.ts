@@ -7,6 +7,7 @@ import { EXPLAIN_HELP, explainCommand } from './explain-cli.js';
 import { DNSSEC_HELP, dnssecCommand } from './dnssec-cli.js';
 import { PROBE_HELP, probeCommand } from './probe-cli.js';
 import { startServer, StartupError } from './server.js';
+import { isDnsWorker, runWorker } from './worker.js';
 import { loadZoneDir } from './model/loader.js';
 import { formatError } from './model/types.js';
 
@@ -42,6 +43,7 @@ Run "gslb <command> --help" for a command's options.`,
   --rrl-exempt CIDRS   GSLB_RRL_EXEMPT  never rate limited, comma-separated   [127.0.0.0/8,::1/128; none]
   --cookie-secret HEX  GSLB_COOKIE_SECRET  server-cookie secret (32 hex digits); twice: NEW, OLD  [random per start]
   --udp-io MODE        GSLB_UDP_IO      auto|batch|dgram: native recvmmsg/sendmmsg or Node dgram  [auto: batch if built]
+  --workers N|auto     GSLB_WORKERS     DNS worker processes sharing each --dns port (auto: one per core)  [1]
 
 Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,
   check: `Usage: gslb check [--zones DIR]
@@ -61,6 +63,11 @@ function version(): string {
 async function serve(argv: string[]): Promise<number> {
   const opts = parseServeOptions(argv);
   const log = createLogger(opts.logLevel, opts.nodeId);
+  if (isDnsWorker()) {
+    // A DNS worker of `--workers N`, forked by the primary with the same command line (worker-pool.ts).
+    await runWorker(opts, log);
+    return -1;
+  }
   let server;
   try {
     server = await startServer(opts, log);

@@ -3,7 +3,7 @@
  * Every option of the contract is parsed and validated here, in one place.
  */
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UDP_IO_SETTINGS, type ListenAddress, type UdpIoSetting } from './net/udp-io.js';
@@ -44,6 +44,8 @@ export interface ServeOptions {
   udpIo: UdpIoSetting;
   /** GSLB_UDP_IO_MODULE: load the batch module from this file instead of where the install builds it. */
   udpIoModule: string | undefined;
+  /** DNS worker processes (1 = this process answers DNS itself; more = node:cluster workers, see worker-pool.ts). */
+  workers: number;
 }
 
 export class UsageError extends Error {}
@@ -76,6 +78,7 @@ export const SERVE_OPTIONS = {
   cookieSecret: { flag: '--cookie-secret', env: 'GSLB_COOKIE_SECRET', repeatable: true },
   redisMinReplicas: { flag: '--redis-min-replicas', env: 'GSLB_REDIS_MIN_REPLICAS' },
   udpIo: { flag: '--udp-io', env: 'GSLB_UDP_IO' },
+  workers: { flag: '--workers', env: 'GSLB_WORKERS' },
 } as const satisfies Record<string, OptionSpec>;
 
 export const DEFAULT_DNS = '127.0.0.1:8053';
@@ -245,7 +248,10 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const udpIoText = one(SERVE_OPTIONS.udpIo) ?? 'auto';
   if (!isUdpIoSetting(udpIoText)) throw new UsageError(`--udp-io: "${udpIoText}" is not one of ${UDP_IO_SETTINGS.join(', ')}`);
 
+  const workers = parseWorkers(one(SERVE_OPTIONS.workers) ?? '1');
+
   return {
+    workers,
     udpIo: udpIoText,
     udpIoModule: env.GSLB_UDP_IO_MODULE || undefined,
     probers,
@@ -267,4 +273,16 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     apiToken,
     logLevel,
   };
+}
+
+/** More than this is a typo, not a machine: each worker holds a full snapshot. */
+export const MAX_WORKERS = 256;
+
+/** `--workers N|auto`: `auto` is one per core the process may use (os.availableParallelism). */
+export function parseWorkers(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  const n = Number(text);
+  if (!/^\d{1,3}$/.test(text) || n < 1 || n > MAX_WORKERS)
+    throw new UsageError(`--workers: "${text}" is not a number of worker processes from 1 to ${MAX_WORKERS}, or auto (one per CPU core)`);
+  return n;
 }

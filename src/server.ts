@@ -6,10 +6,11 @@ import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import type { ServeOptions } from './config.js';
 import { Responder } from './answer/responder.js';
-import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './net/tcp.js';
-import { chooseUdpIo, UdpIoUnavailable, type ListenAddress, type UdpIo, type UdpIoChoice } from './net/udp-io.js';
-import { createUdpListener, type UdpListenerDeps } from './net/udp-listener.js';
+import { DEFAULT_TCP_LIMITS, type TcpLimits } from './net/tcp.js';
+import type { ListenAddress } from './net/udp-io.js';
 import type { BatchListenOptions } from './net/udp-batch.js';
+import { chooseIo, listenDns, StartupError } from './dns-setup.js';
+import { WorkerPool } from './worker-pool.js';
 import { registerUdpIoMetrics } from './metrics/udp-io.js';
 import { createLocator, describeErrors } from './geo/setup.js';
 import { ActiveChecker, type CheckerOptions } from './health/checker.js';
@@ -21,6 +22,7 @@ import { RedisStore } from './store/redis.js';
 import { parseRedisUrl } from './store/redis-connect.js';
 import { SharedState } from './store/shared-state.js';
 import { StateCache } from './store/state-cache.js';
+import { effectiveState } from './store/state-view.js';
 import type { Store } from './store/types.js';
 import { ProberRegistry } from './api/probers.js';
 import { ProbePruner, type ProbePrunerOptions } from './store/probe-pruner.js';
@@ -38,7 +40,7 @@ import { ZoneKeyring } from './store/dnssec-keys.js';
 import { Signer } from './answer/signed.js';
 import { createQueryGuard } from './guard-setup.js';
 
-export class StartupError extends Error {}
+export { StartupError } from './dns-setup.js';
 
 export interface RunningServer {
   /** Bound DNS addresses (ports resolved when 0 was asked for); UDP and TCP share each port. */
@@ -79,20 +81,6 @@ function createStore(opts: ServeOptions, log: Logger, resyncMs: number | undefin
   return new RedisStore(target, log, opts.redisMinReplicas, resyncMs);
 }
 
-/** `--udp-io`: the choice, logged once (a warn line when auto falls back to dgram, saying why). */
-function chooseIo(opts: ServeOptions, log: Logger): UdpIoChoice {
-  let io: UdpIoChoice;
-  try {
-    io = chooseUdpIo(opts.udpIo, opts.udpIoModule);
-  } catch (err) {
-    if (err instanceof UdpIoUnavailable) throw new StartupError(`--udp-io batch: ${err.message}`);
-    throw err;
-  }
-  if (io.fallback !== undefined) log.warn({ udpIo: 'dgram', reason: io.fallback }, `--udp-io auto: using dgram, the batch module does not load: ${io.fallback}`);
-  log.info({ udpIo: io.mode, ...(io.mode === 'batch' ? { file: io.modulePath } : {}) }, `udp io: ${io.mode}`);
-  return io;
-}
-
 export async function startServer(opts: ServeOptions, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
   const dnsLog = log.child({ module: 'dns' });
   const io = chooseIo(opts, dnsLog);
@@ -109,7 +97,16 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const cache = new StateCache();
   let manager: SnapshotManager | undefined;
   let rebuildObserver: ((kind: 'zones' | 'state', ms: number) => void) | undefined;
-  const shared = new SharedState(store, cache, () => manager?.stateChanged(), storeLog);
+  let pool: WorkerPool | undefined;
+  const shared = new SharedState(
+    store,
+    cache,
+    () => {
+      manager?.stateChanged();
+      pool?.stateChanged();
+    },
+    storeLog,
+  );
   try {
     await shared.start();
   } catch (err) {
@@ -190,37 +187,70 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   syncTargets();
   holder.onSwap(syncTargets);
 
-  const guard = createQueryGuard(opts, dnsLog);
-  telemetry.protection.rrlTableBytes = guard.rrl?.tableBytes ?? 0;
-  const signer = new Signer();
-  const responderUdp = new Responder(holder.current, Math.random, guard, signer);
-  const responderTcp = new Responder(holder.current, Math.random, guard, signer);
-  const udp: UdpIo[] = [];
-  const tcp: TcpListener[] = [];
-  const bound: ListenAddress[] = [];
-  const stopAll = async () => {
+  const stopCore = async () => {
     checker.stop();
     pruner.stop();
     traffic.stop();
     mgr.stop();
-    await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
+  };
+  let dns: { bound: ListenAddress[]; close(): Promise<void> };
+  if (opts.workers > 1) {
+    // Workers build their snapshots without the zone keys (only the primary reads them from the store), so a
+    // signed zone would be answered unsigned for DO=1 and fail validation: refused rather than served bogus.
+    if (initial.zoneSet.zones.some((z) => z.dnssec)) {
+      await stopCore();
+      await store.close();
+      throw new StartupError(`--workers ${opts.workers}: signed zones (dnssec:) are served by one process for now; use --workers 1`);
+    }
+    // The workers answer DNS; this process keeps the API, the checker, the store, and tells them the state.
+    const started = new WorkerPool({
+      count: opts.workers,
+      io,
+      log: dnsLog,
+      dns: opts.dns,
+      coalesceMs: extras.coalesceMs ?? 200,
+      state: () => effectiveState(cache),
+      cookieSecrets: opts.cookieSecrets,
+    });
+    pool = started;
+    telemetry.aggregate(() => started.metrics());
+    try {
+      await started.start();
+    } catch (err) {
+      await stopCore();
+      await store.close();
+      throw err;
+    }
+    dns = started;
+  } else {
+    const guard = createQueryGuard(opts, dnsLog);
+    telemetry.protection.rrlTableBytes = guard.rrl?.tableBytes ?? 0;
+    const signer = new Signer();
+    try {
+      const listeners = await listenDns(opts.dns, {
+        io,
+        log: dnsLog,
+        observer,
+        udpResponder: new Responder(holder.current, Math.random, guard, signer),
+        tcpResponder: new Responder(holder.current, Math.random, guard, signer),
+        tcpLimits: extras.tcpLimits ?? DEFAULT_TCP_LIMITS,
+        ...(extras.udpBatch ? { batch: extras.udpBatch } : {}),
+      });
+      telemetry.tcpListeners.push(...listeners.tcp);
+      registerUdpIoMetrics(telemetry.registry, io.mode, listeners.udp);
+      dns = listeners;
+    } catch (err) {
+      await stopCore();
+      await store.close();
+      throw err;
+    }
+  }
+  for (const at of dns.bound) dnsLog.info({ host: at.host, port: at.port, workers: opts.workers }, 'dns listening (udp+tcp)');
+  const stopAll = async () => {
+    await stopCore();
+    await dns.close();
     await store.close();
   };
-  try {
-    for (const at of opts.dns) {
-      const [u, t, port] = await bindPair(at, { io, responder: responderUdp, log: dnsLog, observer, ...(extras.udpBatch ? { batch: extras.udpBatch } : {}) }, responderTcp, extras.tcpLimits ?? DEFAULT_TCP_LIMITS);
-      udp.push(u);
-      tcp.push(t);
-      telemetry.tcpListeners.push(t);
-      bound.push({ host: at.host, port });
-      dnsLog.info({ host: at.host, port }, 'dns listening (udp+tcp)');
-    }
-  } catch (err) {
-    await stopAll();
-    throw new StartupError(`cannot listen for DNS: ${(err as Error).message}`);
-  }
-
-  registerUdpIoMetrics(telemetry.registry, io.mode, udp);
 
   // A reload that signs a new zone reads its keys first; only the latest zone set is applied.
   let reloads = 0;
@@ -234,7 +264,14 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   };
   const reloader = new ZoneReloader({
     dir: opts.zonesDir,
-    apply: (zs) => applyWithKeys(zs),
+    apply: (zs) => {
+      if (pool && zs.zones.some((z) => z.dnssec)) {
+        log.error({ module: 'zones' }, 'reload not applied: signed zones (dnssec:) are not served with --workers > 1 yet');
+        return;
+      }
+      applyWithKeys(zs);
+      pool?.reload(false);
+    },
     log: log.child({ module: 'zones' }),
     settleMs: opts.reloadSettleMs,
     initialZones: initial.zoneSet.zones.length,
@@ -248,8 +285,10 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   reloader.start();
   const reloadGeo = () => {
     const next = createLocator(opts.geoip, opts.networks);
-    if (next.locator) mgr.setLocator(next.locator);
-    else for (const e of next.errors) log.error({ file: e.file, line: e.line }, `geo reload rejected: ${formatError(e)}`);
+    if (next.locator) {
+      mgr.setLocator(next.locator);
+      pool?.reload(true);
+    } else for (const e of next.errors) log.error({ file: e.file, line: e.line }, `geo reload rejected: ${formatError(e)}`);
   };
 
   const app = buildApp({
@@ -281,7 +320,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   log.info({ host: opts.api.host, port: apiPort, store: store.kind }, 'api listening');
 
   return {
-    dns: bound,
+    dns: dns.bound,
     api: { host: opts.api.host, port: apiPort },
     holder,
     manager: mgr,
@@ -300,20 +339,4 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
       await stopAll();
     },
   };
-}
-
-/** UDP and TCP on the same port; with port 0, take UDP's port for TCP (retrying if TCP finds it taken). */
-async function bindPair(at: ListenAddress, udp: UdpListenerDeps, rt: Responder, limits: TcpLimits): Promise<[UdpIo, TcpListener, number]> {
-  for (let attempt = 0; ; attempt++) {
-    const u = createUdpListener(at, udp);
-    const port = await u.listen();
-    const t = new TcpListener({ host: at.host, port }, rt, udp.log, limits, udp.observer);
-    try {
-      await t.listen();
-      return [u, t, port];
-    } catch (err) {
-      await u.close();
-      if (at.port !== 0 || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    }
-  }
 }

@@ -75,6 +75,13 @@ export class DnsCounters {
     this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
   }
 
+  /** Queries answered (every label set summed). */
+  total(): number {
+    let n = 0;
+    for (const v of this.queries) n += v;
+    return n;
+  }
+
   /** Every non-zero query counter with its labels. */
   *queryEntries(): Generator<[labels: { transport: string; rcode: string; qtype: string }, value: number]> {
     const types = TYPE_LABELS.length;

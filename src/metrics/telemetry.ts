@@ -5,16 +5,11 @@
  * This class owns the counters the rest of the server bumps; the families are declared by concern in
  * dns-metrics.ts (the query path), health-metrics.ts and state-metrics.ts (store, snapshot, reloads, API).
  */
-import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
-import type { QueryObserver } from '../net/observer.js';
-import type { TcpStats } from '../net/tcp.js';
-import { ParseOutcome } from '../wire/query.js';
+import type { Histogram } from 'prom-client';
 import type { TransitionTracker } from '../snapshot/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
-import { DnsCounters } from './dns-counters.js';
 import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../model/reloader.js';
-import { ProtectionCounters } from './protection-counters.js';
-import { registerDnsMetrics } from './dns-metrics.js';
+import { DnsTelemetry } from './dns-telemetry.js';
 import { registerHealthMetrics, type ProberCounts } from './health-metrics.js';
 import { registerStateMetrics } from './state-metrics.js';
 
@@ -31,9 +26,7 @@ export interface TelemetryDeps {
   resyncs?: { readonly changed: number; readonly unchanged: number };
 }
 
-export class Telemetry {
-  readonly registry = new Registry();
-  readonly dns = new DnsCounters();
+export class Telemetry extends DnsTelemetry {
   readonly probeReports = new Map<string, number>();
   readonly reloads = { success: 0, failure: 0 };
   /** Probe states deleted by the pruner (no report for too long). */
@@ -42,35 +35,15 @@ export class Telemetry {
   readonly bodyRejections = new Map<string, number>();
   /** Refused reloads (also counted as failures above), by why: a fixed label set. */
   readonly reloadRejections = Object.fromEntries(RELOAD_REJECT_REASONS.map((r) => [r, 0])) as Record<ReloadRejectReason, number>;
-  /** The TCP listeners, once bound: open connections and why the server closed some, summed when scraped. */
-  readonly tcpListeners: { readonly open: number; readonly stats: TcpStats }[] = [];
-  readonly protection = new ProtectionCounters();
-  private readonly queryDuration: Histogram;
   private readonly rebuildDuration: Histogram<'kind'>;
 
   constructor(deps: TelemetryDeps) {
+    super(deps.nodeId, true);
     const registers = [this.registry];
-    this.registry.setDefaultLabels({ node: deps.nodeId });
-    collectDefaultMetrics({ register: this.registry });
-    this.queryDuration = registerDnsMetrics(registers, { dns: this.dns, protection: this.protection, tcpListeners: this.tcpListeners });
     registerHealthMetrics(registers, { ...deps, probeReports: this.probeReports, probePrune: this.probePrune });
     const { reloads, reloadRejections, bodyRejections } = this;
     this.rebuildDuration = registerStateMetrics(registers, { ...deps, reloads, reloadRejections, bodyRejections });
   }
-
-  /** The query-path observer: counts, and times one query in 64 (`durationMs` < 0 when not sampled). */
-  readonly observer: QueryObserver = (q, outcome, info, transport, _peer, durationMs) => {
-    const t = transport === 'udp' ? 0 : 1;
-    if (outcome === ParseOutcome.DROP) {
-      this.dns.dropped[t]!++;
-      return;
-    }
-    this.dns.countQuery(t, info.rcode, q.qtype);
-    if (info.truncated) this.dns.truncated[t]!++;
-    if (info.service !== undefined) this.dns.countAnswer(info.service, info.region);
-    if (info.rrl !== 0 || info.cookie !== 0) this.protection.count(info.rrl, info.cookie);
-    if (durationMs >= 0) this.queryDuration.observe(durationMs / 1000);
-  };
 
   countProbeReports(prober: string, n: number): void {
     this.probeReports.set(prober, (this.probeReports.get(prober) ?? 0) + n);

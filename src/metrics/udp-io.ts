@@ -44,6 +44,8 @@ export function registerUdpIoMetrics(registry: Registry, mode: UdpIoMode, listen
     name: 'gslb_udp_io_info',
     help: 'UDP I/O in use (value 1): mode="batch" (native recvmmsg/sendmmsg module) or mode="dgram" (Node dgram).',
     labelNames: ['mode'],
+    // Every DNS worker reports it: summed, it would read N.
+    aggregator: 'max',
     registers,
     collect() {
       this.reset();

@@ -42,7 +42,7 @@ export interface ServeProcess {
  * Start `gslb serve` with ports 0 and learn the bound ports from its startup log lines. `wrap` runs it through
  * another program that execs it (e.g. `ip netns exec NS`), so the child's PID is still the server's.
  */
-export async function startServe(args: string[], opts: { wrap?: string[] } = {}): Promise<ServeProcess> {
+export async function startServe(args: string[], opts: { wrap?: string[]; startTimeoutMs?: number } = {}): Promise<ServeProcess> {
   const argv = [process.execPath, CLI, 'serve', '--log-level', 'info', ...args, ...udpIoArgs(args, process.env)];
   const full = [...(opts.wrap ?? []), ...argv];
   const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,7 +84,7 @@ export async function startServe(args: string[], opts: { wrap?: string[] } = {})
       });
       void exited.then(() => reject(new Error(`server exited; stderr: ${stderr}`)));
     });
-  const api = await waitForLog((l) => l.msg === 'api listening');
+  const api = await waitForLog((l) => l.msg === 'api listening', opts.startTimeoutMs);
   const dnsPorts = logs.filter((l) => l.msg === 'dns listening (udp+tcp)').map((l) => l.port as number);
   return {
     child,

@@ -29,8 +29,9 @@ export function registerStatusRoutes(app: FastifyInstance, deps: ApiDeps): void 
   });
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text format)', tags: ['status'] } }, async (_req, reply) => {
-    const registry = deps.telemetry?.registry;
-    if (!registry) return reply.status(404).send({ error: 'metrics are not enabled' });
-    return reply.type(registry.contentType).send(await registry.metrics());
+    const telemetry = deps.telemetry;
+    if (!telemetry) return reply.status(404).send({ error: 'metrics are not enabled' });
+    // scrape(): with --workers, the workers' query-path families summed into this process's.
+    return reply.type(telemetry.registry.contentType).send(await telemetry.scrape());
   });
 }

@@ -1,0 +1,36 @@
+/**
+ * What the primary and its DNS workers (--workers) say over the cluster IPC channel. The channel uses
+ * `advanced` serialization (structured clone), so the state's Maps travel as they are.
+ */
+import type { ListenAddress } from './net/udp-io.js';
+import type { StateData } from './store/types.js';
+import type { MetricsJson } from './metrics/dns-telemetry.js';
+
+/** Handed to each worker in its environment (GSLB_WORKER_INIT, JSON). */
+export interface WorkerInit {
+  /** 1..N: the worker's place, kept across restarts (its NSID suffix and metric label). */
+  slot: number;
+  /** Where to bind: the --dns addresses, with the ports the first worker resolved when 0 was asked for. */
+  dns: ListenAddress[];
+  /** The node's server-cookie secret when none is configured, so every worker accepts the others' cookies. */
+  cookieSecret?: string;
+}
+
+export const WORKER_INIT_ENV = 'GSLB_WORKER_INIT';
+
+export type ToWorker =
+  | { type: 'state'; data: StateData }
+  | { type: 'reload'; geo: boolean }
+  | { type: 'metrics'; id: number }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'hello' }
+  | { type: 'ready'; dns: ListenAddress[] }
+  | { type: 'failed'; error: string }
+  | { type: 'metrics'; id: number; json: MetricsJson };
+
+/** The NSID / CHAOS id.server a worker answers with: the node id and which worker. */
+export function workerNodeId(nodeId: string, slot: number): string {
+  return `${nodeId}/w${slot}`;
+}

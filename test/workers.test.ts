@@ -1,0 +1,155 @@
+/**
+ * `--workers N`: a real `gslb serve` process with two DNS worker processes on one port. Which worker answered
+ * is read from NSID (and CHAOS id.server), `<node-id>/w<slot>`. Queries from many source ports reach every
+ * worker; a worker killed with SIGKILL costs no query (resolver-style: one retry after 200 ms) and comes
+ * back; a drain made through the primary's API reaches every worker; SIGTERM exits 0 and leaves no worker.
+ * Loopback only, random ports.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseWorkers } from '../src/config.js';
+import { RRType } from '../src/wire/constants.js';
+import { decodeMessage, type DecodedMessage } from '../src/wire/decode.js';
+import { buildQuery, ecsOption, rrText, udpRaw, type Target } from './helpers/dns-client.js';
+import { writeGeoFixture } from './helpers/geo-fixture.js';
+import { runCli, startServe, type ServeProcess } from './helpers/process.js';
+import { EXAMPLE_ZONE } from './helpers/server.js';
+
+const NODE = 'wk';
+const NSID = { code: 3, data: Buffer.alloc(0) };
+const LONDON = ecsOption('81.2.69.0', 24); // nearest region: eu-west (198.51.100.10)
+const EU_WEST = '198.51.100.10';
+
+let work: string;
+let proc: ServeProcess;
+let dns: Target;
+let api: string;
+
+/** One query from a fresh socket (a new source port), retried once after 200 ms like a resolver would. */
+async function ask(packet: Buffer): Promise<DecodedMessage | undefined> {
+  const reply = (await udpRaw(dns, packet, 200)) ?? (await udpRaw(dns, packet, 2000));
+  return reply ? decodeMessage(reply) : undefined;
+}
+
+function answeredBy(msg: DecodedMessage): string {
+  const nsid = msg.edns?.options.find((o) => o.code === 3);
+  assert.ok(nsid, 'reply carries NSID');
+  return nsid.data.toString('utf8');
+}
+
+const appQuery = (id: number) => buildQuery({ name: 'app.gslb.example.test', type: RRType.A, id, edns: { options: [NSID, LONDON] } });
+
+function workerPids(): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const l of proc.logs) if (l.msg === 'dns worker ready') pids.set(l.worker as number, l.pid as number);
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'gslb-workers-'));
+  writeFileSync(join(work, 'example.yaml'), EXAMPLE_ZONE);
+  proc = await startServe(
+    ['--zones', work, '--dns', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(work, 'data'), '--geoip', writeGeoFixture(work), '--node-id', NODE, '--workers', '2'],
+    { startTimeoutMs: 60_000 },
+  );
+  dns = { host: '127.0.0.1', port: proc.dnsPorts[0]! };
+  api = `http://127.0.0.1:${proc.apiPort}`;
+});
+
+after(async () => {
+  await proc?.stop('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('--workers 2', () => {
+  test('queries from many source ports are all answered, and each worker answers a share', async () => {
+    const by = new Map<string, number>();
+    const total = 200;
+    for (let i = 0; i < total; i++) {
+      const msg = await ask(buildQuery({ name: 'id.server', type: RRType.TXT, class: 3, id: i, edns: { options: [NSID] } }));
+      assert.ok(msg, `query ${i} answered`);
+      const who = answeredBy(msg);
+        assert.ok(rrText(msg)[0]?.endsWith(` ${who}`), `id.server names the same worker as NSID: ${rrText(msg)[0]}`);
+      by.set(who, (by.get(who) ?? 0) + 1);
+    }
+    assert.deepEqual([...by.keys()].sort(), [`${NODE}/w1`, `${NODE}/w2`]);
+    // SO_REUSEPORT hashes the 4-tuple: with 200 random source ports each share is near 1/2 (dgram shares one
+    // socket between the workers and promises no balance, only that both read it).
+    if (proc.logs.some((l) => l.msg === 'udp io: batch')) for (const n of by.values()) assert.ok(n >= 0.3 * total, `share ${n}/${total}`);
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    for (const slot of ['1', '2']) assert.match(metrics, new RegExp(`^gslb_dns_worker_queries_total\\{worker="${slot}",node="${NODE}"\\} \\d+`, 'm'));
+    const queries = [...metrics.matchAll(/^gslb_dns_queries_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.ok(queries >= total, `/metrics sums both workers' queries: ${queries}`);
+  });
+
+  test('a drain through the API reaches every worker', async () => {
+    const hasEuWest = (msg: DecodedMessage) => rrText(msg).some((t) => t.endsWith(` ${EU_WEST}`));
+    const first = await ask(appQuery(1));
+    assert.ok(first && hasEuWest(first), 'before the drain London is sent to eu-west');
+    const r = await fetch(`${api}/v1/regions/eu-west/drain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'test' }) });
+    assert.equal(r.status, 200, await r.text());
+    const seen = new Set<string>();
+    const deadline = Date.now() + 20_000;
+    for (let id = 2; seen.size < 2; id++) {
+      assert.ok(Date.now() < deadline, `every worker answers the drained state (seen: ${[...seen].join(', ')})`);
+      const msg = await ask(appQuery(id));
+      if (!msg) continue;
+      if (!hasEuWest(msg)) seen.add(answeredBy(msg));
+    }
+    const undrain = await fetch(`${api}/v1/regions/eu-west/undrain`, { method: 'POST' });
+    assert.equal(undrain.status, 200);
+  });
+
+  test('a worker killed under a stream of queries costs no query, and is restarted', async () => {
+    const pids = workerPids();
+    const victim = pids.get(1)!;
+    const failed: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      if (i === 50) process.kill(victim, 'SIGKILL');
+      const msg = await ask(buildQuery({ name: 'mail.gslb.example.test', type: RRType.A, id: i, edns: { options: [NSID] } }));
+      if (!msg || rrText(msg)[0] === undefined) failed.push(i);
+    }
+    assert.deepEqual(failed, [], 'every query answered (after at most one retry)');
+    const died = await proc.waitForLog((l) => l.msg === 'dns worker died; restarting it' && l.pid === victim, 30_000);
+    assert.equal(died.signal, 'SIGKILL');
+    const back = await proc.waitForLog((l) => l.msg === 'dns worker ready' && l.worker === 1 && l.pid !== victim, 60_000);
+    assert.ok(alive(back.pid as number));
+    const deadline = Date.now() + 20_000;
+    for (let id = 0; ; id++) {
+      assert.ok(Date.now() < deadline, 'the restarted worker answers');
+      const msg = await ask(buildQuery({ name: 'mail.gslb.example.test', type: RRType.A, id, edns: { options: [NSID] } }));
+      if (msg && answeredBy(msg) === `${NODE}/w1`) break;
+    }
+  });
+
+  test('SIGTERM stops the workers, then the primary: exit 0, no worker left', async () => {
+    const pids = [...workerPids().values()].filter(alive);
+    assert.equal(pids.length, 2);
+    assert.equal(await proc.stop('SIGTERM'), 0);
+    for (const pid of pids) assert.equal(alive(pid), false, `worker ${pid} is gone`);
+  });
+});
+
+describe('--workers parsing', () => {
+  test('0 and x are refused naming the flag; auto is one per core', () => {
+    for (const bad of ['0', 'x', '-1', '1.5']) {
+      const r = runCli(['serve', '--workers', bad]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--workers: ".*" is not a number of worker processes/);
+    }
+    assert.equal(parseWorkers('auto'), availableParallelism());
+    assert.equal(parseWorkers('3'), 3);
+  });
+});
