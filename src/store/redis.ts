@@ -1,5 +1,6 @@
 /**
- * The shared store on Redis (ioredis; single server, Sentinel or Cluster). All keys share one hash tag
+ * The shared store on Redis (ioredis; single server, Sentinel or Cluster). Slightly over ~300 lines: it is
+ * the Store interface's methods over the parts below, each a few lines. All keys share one hash tag
  * (keys.ts) so multi-key transactions work on Cluster too. Every write publishes the resulting state on the
  * namespace's channel *inside the same atomic step* (Lua script), so subscribers see changes in the order
  * they were made. Commands fail fast while disconnected: the API answers 503 and DNS keeps serving the last
