@@ -3,7 +3,8 @@
  * client. Starts `node dist/cli.js serve` on loopback with the bundled GeoIP database and the example zone (its
  * latency-steered `app`, as `npm run bench` uses it); a steady client sends one ECS /24's query at a fixed rate the whole time; after a quiet warm-up, a
  * sprayer (a process of its own) sends queries for distinct ECS /24s, each burst a different set, at a fixed
- * rate. Prints, per phase, the steady client's p50/p99/max and lost queries, the server's RSS (sampled from
+ * rate. Prints, per phase, the steady client's p50/p99/max and lost queries, the server's longest event-loop
+ * stall (nodejs_eventloop_lag_max_seconds, to tell its stalls from the clients' own), the server's RSS (sampled from
  * /proc every 50 ms) before and at its highest, the server's CPU time (and per answer: the figure that does not
  * depend on what else runs on the machine), and the decision cache's size and hit/miss counts.
  *
@@ -145,6 +146,8 @@ interface Phase {
   cpu: number;
   spray?: { sent: number; answered: number; ms: number };
   cache: { entries: number; hits: number; misses: number };
+  /** The server's longest event-loop stall during the phase. */
+  stallMs: number;
 }
 
 runBench('ecs-flood', async () => {
@@ -204,7 +207,10 @@ runBench('ecs-flood', async () => {
     let rssMax = 0;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 50);
 
+    // prom-client resets the event-loop delay histogram at each scrape: read at a phase's start and end, its max
+    // is the server's worst stall during the phase (telling server stalls from the clients' own).
     const cacheNow = async () => ({
+      stallMs: (await metric(api, 'nodejs_eventloop_lag_max_seconds')) * 1000,
       entries: await metric(api, 'gslb_decision_cache_entries'),
       hits: await metric(api, 'gslb_decision_cache_lookups_total', 'result="hit"'),
       misses: await metric(api, 'gslb_decision_cache_lookups_total', 'result="miss"'),
@@ -213,7 +219,7 @@ runBench('ecs-flood', async () => {
     const run = async (name: string, body: () => Promise<Phase['spray'] | undefined>) => {
       await sleep(300); // answers still in flight belong to the phase before
       const before = await cacheNow();
-      const phase: Phase = { name, rtts: [], sent: 0, rssBefore: rssMb(pid), rssMax: 0, cpu: -cpuSeconds(pid), cache: before };
+      const phase: Phase = { name, rtts: [], sent: 0, rssBefore: rssMb(pid), rssMax: 0, cpu: -cpuSeconds(pid), cache: before, stallMs: NaN };
       rssMax = phase.rssBefore;
       current = phase;
       const spray = await body();
@@ -224,6 +230,7 @@ runBench('ecs-flood', async () => {
       if (spray) phase.spray = spray;
       const after = await cacheNow();
       phase.cache = { entries: after.entries, hits: after.hits - before.hits, misses: after.misses - before.misses };
+      phase.stallMs = after.stallMs;
       phases.push(phase);
     };
     await run('warm-up, steady client alone', async () => {
@@ -254,6 +261,7 @@ runBench('ecs-flood', async () => {
         f(pct(s, 50)),
         f(pct(s, 99)),
         f(s.at(-1) ?? NaN),
+        f(p.stallMs),
         p.spray ? `${p.spray.answered}/${p.spray.sent} in ${fmt(p.spray.ms / 1000, 1)} s` : '-',
         `${f(p.rssBefore)} -> ${f(p.rssMax)} (+${f(p.rssMax - p.rssBefore)})`,
         `${fmt(p.cpu, 2)} s, ${fmt((p.cpu * 1e6) / (p.rtts.length + (p.spray?.answered ?? 0)), 0)} µs/answer`,
@@ -265,9 +273,9 @@ runBench('ecs-flood', async () => {
         `in-process: ${perEntry.entries} cached decisions of a service rotating endpoints per /24 take ${fmt(perEntry.bytes)} bytes of heap each`,
         `server ${pin ? 'pinned to CPU 0, clients to CPU 1 (taskset)' : 'not pinned'}; steady client ${steadyQps} q/s with ECS 81.2.69.0/24`,
         table(
-          ['phase', 'steady sent', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'spray answered', 'server RSS MB', 'server CPU', 'decision cache entries after'],
+          ['phase', 'steady sent', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'server stall ms', 'spray answered', 'server RSS MB', 'server CPU', 'decision cache entries after'],
           rows,
-          ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left'],
+          ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left'],
         ),
         `RSS growth over the whole run: +${f(Math.max(...phases.map((p) => p.rssMax)) - phases[0]!.rssBefore)} MB`,
       ].join('\n') + '\n',
