@@ -6,7 +6,7 @@
  * Loopback only, random ports.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -151,5 +151,23 @@ describe('--workers parsing', () => {
     }
     assert.equal(parseWorkers('auto'), availableParallelism());
     assert.equal(parseWorkers('3'), 3);
+  });
+});
+
+describe('--workers with a signed zone', () => {
+  test('is refused at start, naming the flag and the reason, and nothing keeps running', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gslb-workers-signed-'));
+    try {
+      mkdirSync(join(dir, 'zones'));
+      mkdirSync(join(dir, 'data'));
+      const signed = EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ED25519 }\n');
+      assert.notEqual(signed, EXAMPLE_ZONE, 'the example zone gained the dnssec key');
+      writeFileSync(join(dir, 'zones', 'example.yaml'), signed);
+      const r = runCli(['serve', '--workers', '2', '--zones', join(dir, 'zones'), '--data', join(dir, 'data'), '--dns', '127.0.0.1:0', '--api', '127.0.0.1:0']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /--workers 2: signed zones \(dnssec:\) are served by one process for now; use --workers 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
