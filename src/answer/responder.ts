@@ -17,6 +17,7 @@ import { ParseOutcome, type ParsedQuery } from '../wire/query.js';
 import { questionHash, ResponseKind, RrlAction } from '../protect/rrl.js';
 import { ResponseBuilder, type Transport } from './response.js';
 import { Signer } from './signed.js';
+import { covering } from './covering.js';
 
 export type { Transport } from './response.js';
 
@@ -246,18 +247,8 @@ export function lookup(zone: ZoneIndex, qname: string, qtype: number, qnameLengt
     if (exact.cut && !(exact.cut === exact && qtype === RRType.DS)) return zone.referrals.get(exact.cut.name)!.get(qnameLength);
     return (exact.plans.get(qtype) ?? exact.other).get(qnameLength);
   }
-  let ce = qname;
-  for (;;) {
-    const dot = ce.indexOf('.');
-    ce = dot < 0 ? '' : ce.slice(dot + 1);
-    const encloser = zone.nodes.get(ce);
-    if (!encloser) {
-      if (ce === '') return zone.nxdomain.get(qnameLength);
-      continue;
-    }
-    if (encloser.cut) return zone.referrals.get(encloser.cut.name)!.get(qnameLength);
-    const wildcard = zone.nodes.get(`*.${ce}`);
-    if (wildcard) return (wildcard.plans.get(qtype) ?? wildcard.other).get(qnameLength);
-    return zone.nxdomain.get(qnameLength);
-  }
+  const found = covering(zone, qname);
+  if (!found) return zone.nxdomain.get(qnameLength);
+  if (found.cut) return zone.referrals.get(found.cut.name)!.get(qnameLength);
+  return (found.wildcard.plans.get(qtype) ?? found.wildcard.other).get(qnameLength);
 }

@@ -21,21 +21,16 @@ import { nodataNsec, nxnameNsec, referralNsec } from '../dnssec/denial.js';
 import type { Decision } from '../routing/decision.js';
 import type { EndpointIndex } from '../model/indexes.js';
 import { writeAdditional, staticLookup, type ZoneView } from '../snapshot/plans.js';
-import type { NameNode, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
+import type { AnswerPlan, NameNode, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
 import { HEADER_SIZE, Rcode, RRType } from '../wire/constants.js';
 import { isInZone, wireLength } from '../wire/name.js';
 import type { RecordData, ResourceRecord } from '../wire/records.js';
 import { BlockWriter } from '../wire/writer.js';
+import { covering } from './covering.js';
 import { TwoGenerationMap } from '../util/two-generations.js';
 
-/** What the response builder writes after the question. */
-export interface SignedBody {
-  rcode: number;
-  aa: boolean;
-  an: number;
-  ns: number;
-  ar: number;
-  body: Buffer;
+/** What the response builder writes after the question: a plan's header fields and bytes, made per query. */
+export interface SignedBody extends Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body'> {
   /** The steering decision behind the answer, when a service answered. */
   decision: Decision | undefined;
 }
@@ -100,9 +95,9 @@ export class Signer {
     const exact = zone.nodes.get(qname);
     let node = exact;
     if (!exact) {
-      const found = closest(zone, qname);
-      if (found && found.cut) return this.referral(p, view, found.cut);
-      node = found;
+      const found = covering(zone, qname);
+      if (found?.cut) return this.referral(p, view, found.cut);
+      node = found?.wildcard;
     } else if (exact.cut) {
       if (exact.cut === exact && qtype === RRType.DS) return this.negative(p, exact.name, HEADER_SIZE, referralTypes(exact), undefined, true);
       return this.referral(p, view, exact.cut);
@@ -222,22 +217,6 @@ export class Signer {
     let data = this.endpointData.get(target);
     if (!data) this.endpointData.set(target, (data = [{ type: RRType.CNAME, raw: target.rdata }]));
     return data;
-  }
-}
-
-/** The deepest existing node at or above `qname` that decides its answer: a delegation, a wildcard, or none. */
-function closest(zone: ZoneIndex, qname: string): NameNode | undefined {
-  let ce = qname;
-  for (;;) {
-    const dot = ce.indexOf('.');
-    ce = dot < 0 ? '' : ce.slice(dot + 1);
-    const encloser = zone.nodes.get(ce);
-    if (!encloser) {
-      if (ce === '') return undefined;
-      continue;
-    }
-    if (encloser.cut) return encloser;
-    return zone.nodes.get(`*.${ce}`);
   }
 }
 
