@@ -24,6 +24,8 @@
  * - `npm run bench…`: benchmarks (dnsperf, minutes of full CPU).
  * - `redis-server --port 6379 … &` and two `npx gslb serve … &`: Redis and nodes on fixed ports in the
  *   background (test/cluster.test.ts runs that setup on free ports).
+ * - `npx gslb serve --dns 0.0.0.0:53 … &`: a node on port 53 of every address (workers.test.ts and udp-io.test.ts
+ *   run those flags on free loopback ports).
  * - `docker compose …`: needs Docker and pulls images (test/compose.test.ts checks the compose file instead).
  * - `gslb dnssec ds …`: the repo's zone is unsigned, so it exits 1 (test/dnssec-serve.test.ts runs it signed).
  */
@@ -115,6 +117,7 @@ const SKIP: { match: RegExp; why: string }[] = [
   { match: /^npm test$/m, why: 'runs the whole suite, this file included' },
   { match: /\bnpm run bench/, why: 'benchmarks: dnsperf and minutes of full CPU' },
   { match: /\bredis-server\b/, why: 'Redis and two nodes on fixed ports, backgrounded (cluster.test.ts covers it on free ports)' },
+  { match: /\bgslb serve --dns 0\.0\.0\.0:53\b/, why: 'a node on port 53 of every address, backgrounded: workers.test.ts and udp-io.test.ts start these flags on free loopback ports' },
   { match: /\bdocker compose\b/, why: 'needs Docker and pulls images (compose.test.ts checks the compose file)' },
   { match: /\bgslb dnssec ds\b/, why: 'the repo zone is unsigned, so it exits 1 here (dnssec-serve.test.ts runs it against a signed zone)' },
 ];
