@@ -941,7 +941,7 @@ regions:
   primary:
     location: { lat: 51.5, lon: -0.12 }
     endpoints: [ { address: 127.0.0.2 } ]
-    check: { type: http, port: ${port}, path: /health, interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }
+    check: { type: http, port: ${port}, path: /health, interval: 1s, timeout: 900ms, rise: 2, fall: 2 }
 services:
   app: { policy: failover, regions: [primary], ttl: 30 }
 `,
