@@ -3,23 +3,15 @@
  * stores: their schema is schema/latency.ts; the syntax of a client is a rule, here.
  */
 import { parseCidr } from '../util/cidr.js';
-import { countryTable } from './countries.js';
 import type { Input } from './input.js';
 import { LatencyEntrySchema } from './schema/latency.js';
-import { CONTINENTS, type LatencyClient, type LatencyEntry } from './types.js';
+import { parsePlace } from './places.js';
+import type { LatencyClient, LatencyEntry } from './types.js';
 
 /** A CIDR (a bare address is a host route), an ISO 3166-1 country code, or `continent:XX`; else why not. */
 export function parseLatencyClient(text: string): LatencyClient | string {
-  if (text.startsWith('continent:')) {
-    const c = text.slice('continent:'.length).toUpperCase();
-    if (!(CONTINENTS as readonly string[]).includes(c)) return `"${text}" names no continent (one of: ${CONTINENTS.join(', ')})`;
-    return { kind: 'continent', text: `continent:${c}`, continent: c };
-  }
-  if (/^[A-Za-z]{2}$/.test(text)) {
-    const country = text.toUpperCase();
-    if (!countryTable().has(country)) return `"${text}" is not an ISO 3166-1 alpha-2 country code`;
-    return { kind: 'country', text: country, country };
-  }
+  const place = parsePlace(text);
+  if (place !== undefined) return place;
   const cidr = parseCidr(text);
   if (typeof cidr === 'string') return `${cidr}; a client is a CIDR, an ISO country code (DE) or continent:XX`;
   return { kind: 'cidr', text, family: cidr.family, prefix: cidr.prefix, network: cidr.network };

@@ -9,6 +9,7 @@ import { DEFAULTS } from './defaults.js';
 import { familyEndpoints } from './families.js';
 import { Input, issueErrors } from './input.js';
 import { EndpointSchema } from './schema/endpoint.js';
+import { parsePlace } from './places.js';
 import { LocationSchema, RegionSchema } from './schema/region.js';
 import type { ConfigError, Endpoint, MinHealthy, Region } from './types.js';
 
@@ -37,6 +38,8 @@ export function readRegion(name: string, input: Input, source: string): Region |
   const endpoints = readEndpoints(input.at('endpoints'));
   const check = input.has('check') ? readCheck(input.at('check')) : undefined;
   const minHealthy = readMinHealthy(input.at('min-healthy'), endpoints);
+  const serves = readServes(input.at('serves'));
+  const unverified = input.at('unverified').as(RegionSchema.properties.unverified);
   if (!location || !input.clean) return undefined;
   return {
     name,
@@ -48,7 +51,24 @@ export function readRegion(name: string, input: Input, source: string): Region |
     bias: input.at('bias').number() ?? DEFAULTS.region.bias,
     minHealthy,
     services: [],
+    ...(serves ? { serves } : {}),
+    ...(unverified ? { unverified } : {}),
   };
+}
+
+/** The places of `serves`, in their canonical spelling (`CH`, `continent:EU`), each once. */
+function readServes(list: Input): string[] | undefined {
+  if (!list.present || !list.wellFormed) return undefined;
+  const out: string[] = [];
+  for (const item of list.items()) {
+    const text = item.string() ?? '';
+    const place = parsePlace(text);
+    if (place === undefined) item.issue(`"${text}" is not an ISO country code (CH) or continent:XX`);
+    else if (typeof place === 'string') item.issue(place);
+    else if (out.includes(place.text)) item.issue(`${place.text} is listed twice`);
+    else out.push(place.text);
+  }
+  return out;
 }
 
 function readEndpoints(list: Input): Endpoint[] {

@@ -43,6 +43,8 @@ export function readService(input: Input, name: string, zone: string): ServiceRe
       answers: count ?? d.answers,
       whenAllDown: s['when-all-down'] ?? d.whenAllDown,
       toleranceMs,
+      ...(s.geofence !== undefined ? { geofence: s.geofence } : {}),
+      ...(s.unverified !== undefined ? { unverified: s.unverified } : {}),
     },
     refs,
   };

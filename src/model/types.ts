@@ -7,6 +7,14 @@ export type Policy = (typeof POLICIES)[number];
 export const WHEN_ALL_DOWN = ['all', 'none'] as const;
 export type WhenAllDown = (typeof WHEN_ALL_DOWN)[number];
 
+/** `fallback`: fenced-in clients whose regions are all down go to regions without `serves`; `strict`: NODATA. */
+export const GEOFENCE = ['fallback', 'strict'] as const;
+export type Geofence = (typeof GEOFENCE)[number];
+
+/** What an endpoint gets before its first `rise` successes: answered (`serve`), or only when nothing else is up (`wait`). */
+export const COLD_START = ['serve', 'wait'] as const;
+export type ColdStart = (typeof COLD_START)[number];
+
 export const CHECK_TYPES = ['http', 'https', 'tcp'] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
@@ -60,6 +68,10 @@ export interface Region {
   minHealthy: MinHealthy;
   /** Extra services this region serves (API registrations name them; zone regions are listed by services). */
   services: string[];
+  /** Geofence: the places (`DE`, `continent:EU`, canonical spelling) whose clients it alone may answer; absent: anyone. */
+  serves?: string[];
+  /** Cold start of its endpoints; beats the service's. */
+  unverified?: ColdStart;
 }
 
 export interface Service {
@@ -72,6 +84,10 @@ export interface Service {
   answers: number;
   whenAllDown: WhenAllDown;
   toleranceMs: number;
+  /** Absent: `fallback`. */
+  geofence?: Geofence;
+  /** Cold start of its regions' endpoints when the region does not say; absent: `serve`. */
+  unverified?: ColdStart;
 }
 
 export type LatencyClient =

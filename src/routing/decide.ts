@@ -13,6 +13,7 @@ import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import { subnetHash, weightedOrder, weightedPick } from './select.js';
 import { seededRng, type Rng } from '../util/rng.js';
+import { fenced, fencedPool, fenceRegions, type Fence } from './geofence.js';
 
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
@@ -76,7 +77,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // Objects here are built by assignment, not spread: a spread clone given more properties cost microseconds
   // (a new hidden class each time), on the path every decision the cache does not hold takes.
   const why: DecisionWhy = { service: service.name, policy, candidates, failOpen: false, reason: '' };
-  const withFamily = svc.regions.filter((_, i) => candidates[i]!.hasFamily);
+  let withFamily = svc.regions.filter((_, i) => candidates[i]!.hasFamily);
   if (withFamily.length === 0) {
     // The same NODATA for every client: scope 0, so no resolver mistakes it for one subnet's answer.
     const reason = svc.regions.length === 0 ? 'the service has no regions' : `no region of the service has ${FAMILY_LABEL[family]} endpoints: NODATA for every client`;
@@ -87,8 +88,18 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // Scope: the longest prefix of any client-dependent data consulted (about the regions that can answer).
   let scope = 0;
   let location: ClientLocation | undefined;
-  if (located) {
+  let fence: Fence | undefined;
+  if (fenced(svc.regions)) {
     location = snap.locator.locate(client.address, client.family, client.sourcePrefix);
+    fence = fenceRegions(svc.regions, location);
+    fence.reasons.forEach((f, i) => {
+      if (f !== undefined) candidates[i]!.fenced = f;
+    });
+    // Every client of the located block is in the same place, so within it the fence is the same.
+    scope = location.prefixLength;
+  }
+  if (located) {
+    location ??= snap.locator.locate(client.address, client.family, client.sourcePrefix);
     svc.regions.forEach((r, i) => {
       const c = candidates[i]!;
       if (policy === 'latency') {
@@ -112,7 +123,24 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 
   let eligible = svc.regions.filter((_, i) => candidates[i]!.healthy);
   let failOpen = false;
+  let fenceNote = '';
   if (location) why.location = location;
+  if (fence) {
+    const strict = service.geofence === 'strict';
+    const pool = fencedPool(fence, (i) => candidates[i]!.healthy, strict);
+    eligible = pool.pool.map((i) => svc.regions[i]!);
+    if (pool.fellBack) fenceNote = `no region serving ${fence.place} is up: answered from regions without serves`;
+    const open = fencedPool(fence, (i) => candidates[i]!.hasFamily, strict).pool;
+    if (eligible.length === 0 && (open.length === 0 || (fence.inArea && strict))) {
+      why.reason =
+        open.length === 0
+          ? `no region may answer clients in ${fence.place} (geofence): NODATA`
+          : `no region serving ${fence.place} is up (geofence: strict): NODATA, whatever when-all-down says`;
+      return { endpoints: [], ttl, scope: Math.min(scope, client.sourcePrefix), why };
+    }
+    // Fail open (below) only among the regions the fence lets answer this client.
+    withFamily = open.map((i) => svc.regions[i]!);
+  }
   if (eligible.length === 0) {
     if (service.whenAllDown === 'none') {
       const reason = `every region with ${FAMILY_LABEL[family]} endpoints is down or drained (when-all-down: none)`;
@@ -184,6 +212,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   else if (usable.length > 0) cname = weightedOrder(usable, (e) => e.weight, order)[0];
 
   if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
+  if (fenceNote) reason = `${fenceNote}; ${reason}`;
   if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
   if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
   why.failOpen = failOpen;
@@ -221,6 +250,7 @@ function passedOverFor(
   regions.forEach((r, i) => {
     if (r === chosen || eligible.includes(r)) return;
     const c = candidates[i]!;
+    if (c.fenced !== undefined) return; // not the client's region at all
     if (c.drained && c.hasFamily) return; // drained is an operator's choice, not a family problem
     const better = score === undefined ? i < regions.indexOf(chosen) : chosenScore !== undefined && (score(r) ?? Infinity) < chosenScore;
     if (!better) return;

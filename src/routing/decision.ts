@@ -44,6 +44,8 @@ export interface Candidate {
   /** Where the RTT came from: `cidr 198.51.100.0/24 (zone)`, `country DE (measured)`, `distance 5432 km`. */
   rttSource?: string;
   distanceKm?: number;
+  /** Why the geofence keeps this region from the client: `serves continent:EU; client in US`. */
+  fenced?: string;
   chosen: boolean;
 }
 

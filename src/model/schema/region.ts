@@ -6,6 +6,7 @@
 import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import { CheckSchema } from './check.js';
+import { COLD_START } from '../types.js';
 import { Closed, NonEmptyString, X_ERROR } from './common.js';
 import { EndpointSchema } from './endpoint.js';
 
@@ -16,6 +17,10 @@ export const LocationSchema = Closed(
   },
   { description: 'where the region is: { lat, lon }' },
 );
+
+/** Cold start (`unverified:`), for regions and services. */
+export const ColdStartSchema = () =>
+  Type.Enum(COLD_START, { description: 'what a new endpoint gets before its first rise successes', [X_ERROR]: `must be one of: ${COLD_START.join(', ')}` });
 
 const Count = () => Type.Integer({ minimum: 1, maximum: 10_000 });
 
@@ -40,6 +45,15 @@ const regionProperties = {
   weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: 'share for the weighted policy (default 1)' })),
   bias: Type.Optional(Type.Number({ minimum: -100_000, maximum: 100_000, description: 'ms taken off estimated RTTs (positive attracts traffic)' })),
   'min-healthy': Type.Optional(MinHealthySchema),
+  serves: Type.Optional(
+    Type.Array(NonEmptyString({ maxLength: 32 }), {
+      minItems: 1,
+      maxItems: 300,
+      description: 'geofence: ISO country codes (CH) or continent:XX whose clients only this region (and others serving them) may answer',
+      [X_ERROR]: { minItems: 'must list at least one country (CH) or continent:XX' },
+    }),
+  ),
+  unverified: Type.Optional(ColdStartSchema()),
 };
 
 export const RegionSchema = Closed(regionProperties);

@@ -1,7 +1,8 @@
 /** A service: a name under `services:` answered by steering over regions. Rules beyond it: ../services.ts. */
 import type { Static } from 'typebox';
 import { Type } from 'typebox';
-import { POLICIES, WHEN_ALL_DOWN } from '../types.js';
+import { GEOFENCE, POLICIES, WHEN_ALL_DOWN } from '../types.js';
+import { ColdStartSchema } from './region.js';
 import { Closed, NonEmptyString, Ttl, X_ERROR } from './common.js';
 
 const tolerance = 'must be milliseconds (a number) or a duration like "10ms"';
@@ -18,5 +19,7 @@ export const ServiceSchema = Closed({
       [X_ERROR]: tolerance,
     }),
   ),
+  geofence: Type.Optional(Type.Enum(GEOFENCE, { [X_ERROR]: `must be one of: ${GEOFENCE.join(', ')}` })),
+  unverified: Type.Optional(ColdStartSchema()),
 });
 export type ServiceInput = Static<typeof ServiceSchema>;
