@@ -78,6 +78,7 @@ export function formatExplain(r: ExplainResult): string {
     const header = [' ', 'region', 'health', 'rtt', 'bias', 'weight', 'source', 'A/AAAA'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    for (const c of r.candidates) if (c.fenced !== undefined) lines.push(`  fenced out: ${c.region} (${c.fenced})`);
   }
   const a = r.answer;
   const what = a.addresses.length > 0 ? a.addresses.join(' ') : a.cname ? `CNAME ${a.cname}` : 'no records';

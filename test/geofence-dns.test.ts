@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { RRType } from '../src/wire/constants.js';
 import type { DecodedMessage } from '../src/wire/decode.js';
 import type { ExplainResult } from '../src/answer/explain.js';
+import { formatExplain } from '../src/explain-cli.js';
 import { ecsOption, udpQuery } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
 import { startTestServer, zoneHead, type TestServer } from './helpers/server.js';
@@ -103,6 +104,10 @@ describe('geofencing over DNS', () => {
     const de = (await (await fetch(`${ts.api}/v1/explain?name=fo.${Z}&ecs=5.10.1.0/24`)).json()) as ExplainResult;
     assert.equal(de.answer.region, 'eu');
     assert.equal(de.candidates.find((c) => c.region === 'ch')!.fenced, 'serves CH; client in DE (continent:EU)');
+    // gslb explain prints the same.
+    const text = formatExplain(ex);
+    assert.match(text, /fenced out: eu \(serves continent:EU; client in US \(continent:NA\)\)/);
+    assert.match(text, /fenced out: ch \(serves CH; client in US \(continent:NA\)\)/);
   });
 
   test('serves through PUT /v1/regions/:name takes effect; a bad code is a 400 naming the field', async () => {
