@@ -78,7 +78,7 @@ function healthView(h: HealthState): HealthView {
   for (const [name, eps] of Object.entries(ENDPOINTS)) {
     const family = (v6: boolean) => eps.some((a) => (a.includes(':') === v6 || !/^[\d.:a-f]+$/.test(a)) && up(name, a));
     const families = { ipv4: { up: family(false), reason: 'test' }, ipv6: { up: family(true), reason: 'test' } };
-    const endpoints = new Map<string, EndpointState>(eps.map((a) => [a, { up: up(name, a), unverified: false, since: undefined }]));
+    const endpoints = new Map<string, EndpointState>(eps.map((a) => [a, { up: up(name, a), unverified: false, waiting: false, since: undefined }]));
     verdicts.set(name, {
       up: families.ipv4.up && families.ipv6.up,
       drained: h.drained.has(name),

@@ -478,6 +478,36 @@ describe('computeHealth', () => {
     assert.equal(regionHealth(two, 'c').up, true);
   });
 
+  test('cold start: endpoints waiting until a prober has them through rise; the family settled once enough are', () => {
+    const rising = (at: number) => st({ at, rising: true });
+    const view = computeHealth(
+      regions,
+      probes([
+        ['a', A_EPS[0]!, 'n', st({ at: NOW - 1000 })],
+        ['a', A_EPS[1]!, 'n', rising(NOW - 1000)],
+        // One prober through, one still rising: not waiting.
+        ['a', A_EPS[2]!, 'n', rising(NOW - 1000)],
+        ['a', A_EPS[2]!, 'p2', st({ at: NOW - 1000 })],
+        ['c', C_EP, 'n', rising(NOW - 1000)],
+      ]),
+      new Map(),
+      NOW,
+    );
+    assert.deepEqual(A_EPS.map((e) => view.endpointWaiting('a', e)), [false, true, false]);
+    assert.equal(view.endpointWaiting('c', C_EP), true);
+    assert.equal(view.endpointUp('c', C_EP), true, 'waiting is still up');
+    const a = regionHealth(view, 'a').families!.ipv4;
+    assert.deepEqual([a.up, a.settled, a.waiting], [true, true, 1]);
+    const c = regionHealth(view, 'c').families!.ipv4;
+    assert.deepEqual([c.up, c.settled, c.waiting], [true, false, 1]);
+    // Never reported: waiting too; no health data at all: not waiting.
+    assert.equal(computeHealth(regions, new Map(), new Map(), NOW).endpointWaiting('c', C_EP), true);
+    assert.equal(ALL_UP.endpointWaiting('c', C_EP), false);
+    // The verdict the API shows says the same.
+    assert.equal(view.explain('a', A_EPS[1]!, NOW).waiting, true);
+    assert.equal(view.explain('a', A_EPS[2]!, NOW).waiting, false);
+  });
+
   test('a single-endpoint region follows its endpoint', () => {
     const view = computeHealth(regions, probes([['c', C_EP, 'n', down(NOW - 1000)]]), new Map(), NOW);
     assert.equal(regionHealth(view, 'c').up, false);

@@ -128,8 +128,8 @@ interface ProbeCase {
   rise: number;
   fall: number;
   steps: Step[];
-  /** What the final state must show, on top of matching applyResult. */
-  expect: Partial<ProberState>;
+  /** What the final state must show, on top of matching applyResult (undefined: absent). */
+  expect: { [K in keyof ProberState]?: ProberState[K] | undefined };
 }
 
 const ok = (rtt?: number): Step => (rtt === undefined ? { ok: true } : { ok: true, rtt });
@@ -150,6 +150,10 @@ const PROBE_CASES: ProbeCase[] = [
   { name: 'fractional rtt', rise: 2, fall: 3, steps: [ok(12.5), fail(), ok(0.25)], expect: { rttMs: 0.25 } },
   { name: 'a failing result with rtt keeps both', rise: 2, fall: 2, steps: [ok(3), { ok: false, rtt: 2000, err: 'HTTP 503' }], expect: { up: true, rttMs: 2000, lastError: 'HTTP 503' } },
   { name: 'an error text with quotes, slashes, backslashes and non-ASCII survives', rise: 2, fall: 3, steps: [fail('HTTP 503 "Service Unavailable" at /health \\ — Zürich ✓')], expect: { lastError: 'HTTP 503 "Service Unavailable" at /health \\ — Zürich ✓' } },
+  { name: 'cold start: rising until rise successes in a row, through a failure', rise: 3, fall: 3, steps: [ok(), fail(), ok(), ok()], expect: { up: true, okStreak: 2, rising: true } },
+  { name: 'cold start ends on the rise-th success in a row and does not come back', rise: 3, fall: 3, steps: [ok(), ok(), ok(), fail(), ok()], expect: { up: true, okStreak: 1, rising: undefined } },
+  { name: 'cold start of a down endpoint ends when it comes up', rise: 2, fall: 3, steps: [fail(), ok(), ok()], expect: { up: true, transitions: 1, rising: undefined } },
+  { name: 'rise 1: never rising', rise: 1, fall: 3, steps: [ok()], expect: { up: true, rising: undefined } },
   { name: 'since moves only on transitions', rise: 2, fall: 2, steps: [ok(), { ok: true, dt: 500 }, { ok: false, dt: 700 }, { ok: false, dt: 900 }, { ok: false, dt: 1100 }], expect: { up: false, transitions: 1 } },
 ];
 

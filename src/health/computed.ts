@@ -15,15 +15,24 @@ import { allEndpoints } from './endpoints.js';
 export type ProbeIndex = Map<string, Map<string, ProberState>>;
 
 /** One family of a region: its answering endpoints (families.ts), how many are up, and the minimum. */
-function familyHealth(r: RegionIndex, family: AddressFamily, states: Map<string, EndpointState>): FamilyHealth & { endpoints: number } {
+function familyHealth(r: RegionIndex, family: AddressFamily, states: Map<string, EndpointState>): Required<FamilyHealth> & { endpoints: number } {
   const list = r.answering[family];
   const min = r.region.minHealthy[family];
-  if (list.length === 0) return { up: false, reason: `no ${FAMILY_LABEL[family]} endpoints`, endpoints: 0 };
+  if (list.length === 0) return { up: false, settled: false, waiting: 0, reason: `no ${FAMILY_LABEL[family]} endpoints`, endpoints: 0 };
   let up = 0;
-  for (const e of list) if (states.get(e.address)?.up ?? true) up++;
+  let waiting = 0;
+  for (const e of list) {
+    const s = states.get(e.address);
+    if (s?.up ?? true) up++;
+    if (s?.waiting) waiting++;
+  }
   const ok = up >= min;
   const reason = ok ? `up: ${up}/${list.length} endpoints up (min-healthy ${min})` : `down: ${up}/${list.length} endpoints up, min-healthy ${min}`;
-  return { up: ok, reason, endpoints: list.length };
+  return { up: ok, settled: up - waiting >= min, waiting, reason, endpoints: list.length };
+}
+
+function familyVerdict(f: Required<FamilyHealth>): FamilyHealth {
+  return { up: f.up, settled: f.settled, waiting: f.waiting, reason: f.reason };
 }
 
 export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIndex, drains: Map<string, DrainRecord>, now: number): HealthView {
@@ -60,7 +69,10 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
       if (fresh > 0 && states) {
         for (const s of states.values()) if (now - s.at <= freshness && s.up === up && (since === undefined || s.since > since)) since = s.since;
       }
-      endpoints.set(ep.address, { up, unverified: fresh === 0, since });
+      // Cold start (isWaiting in machine.ts, without building lists): up, and no prober has it through `rise` yet.
+      let waiting = up;
+      if (up && states) for (const s of states.values()) if ((fresh === 0 || now - s.at <= freshness) && s.up && s.rising !== true) waiting = false;
+      endpoints.set(ep.address, { up, unverified: fresh === 0, waiting, since });
       if (up) upCount++;
     }
     const drain = drains.get(name);
@@ -85,7 +97,7 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
       drained: drain !== undefined,
       reason,
       unstable: !up || recentChange,
-      families: { ipv4: { up: families.ipv4.up, reason: families.ipv4.reason }, ipv6: { up: families.ipv6.up, reason: families.ipv6.reason } },
+      families: { ipv4: familyVerdict(families.ipv4), ipv6: familyVerdict(families.ipv6) },
       ...(drain ? { drain } : {}),
       endpoints,
       upCount,

@@ -25,6 +25,7 @@ export function applyResult(
   let next: ProberState;
   if (!prev) {
     next = { up: ok, okStreak: ok ? 1 : 0, failStreak: ok ? 0 : 1, at: now, since: now, transitions: 0 };
+    if (next.okStreak < rise) next.rising = true;
   } else {
     const okStreak = ok ? Math.min(prev.okStreak + 1, STREAK_CAP) : 0;
     const failStreak = ok ? 0 : Math.min(prev.failStreak + 1, STREAK_CAP);
@@ -37,6 +38,7 @@ export function applyResult(
       transitions = Math.min(transitions + 1, STREAK_CAP);
     }
     next = { up, okStreak, failStreak, at: now, since, transitions };
+    if (prev.rising && okStreak < rise) next.rising = true;
     if (prev.lastError !== undefined) next.lastError = prev.lastError;
     if (prev.lastErrorAt !== undefined) next.lastErrorAt = prev.lastErrorAt;
   }
@@ -62,6 +64,8 @@ export interface EndpointVerdict {
   up: boolean;
   /** True while no fresh report exists (cold start, or every prober went quiet). */
   unverified: boolean;
+  /** Up, but no prober has seen its first `rise` successes yet (isWaiting): `unverified: wait` does not answer it. */
+  waiting: boolean;
   since: number | undefined;
   reason: string;
   probers: ProberView[];
@@ -84,7 +88,7 @@ export function endpointVerdict(states: [prober: string, state: ProberState][], 
   const fresh = probers.filter((p) => p.fresh);
   if (fresh.length === 0) {
     const reason = probers.length === 0 ? 'no reports yet (up, unverified)' : `no report within ${Math.round(freshnessMs / 1000)} s (up, unverified)`;
-    return { up: true, unverified: true, since: undefined, reason, probers };
+    return { up: true, unverified: true, waiting: isWaiting(true, states.map(([, s]) => s)), since: undefined, reason, probers };
   }
   const down = fresh.filter((p) => !p.up);
   const up = down.length * 2 <= fresh.length;
@@ -97,7 +101,19 @@ export function endpointVerdict(states: [prober: string, state: ProberState][], 
     const errors = [...new Set(down.map((p) => p.lastError).filter((e): e is string => e !== undefined))];
     reason = `down: ${down.length} of ${fresh.length} probers (${down.map((p) => p.prober).join(', ')})${errors.length > 0 ? `: ${errors.join('; ')}` : ''}`;
   }
-  return { up, unverified: false, since, reason, probers };
+  const freshStates = states.filter((_, i) => probers[i]!.fresh).map(([, s]) => s);
+  return { up, unverified: false, waiting: isWaiting(up, freshStates), since, reason, probers };
+}
+
+/**
+ * An up endpoint waits (cold start) until one of `states` (its fresh probers' states, or all of them when none is
+ * fresh) has it up after its first `rise` successes; an endpoint never reported waits. States stored before
+ * `rising` existed count as through it.
+ */
+export function isWaiting(up: boolean, states: Iterable<ProberState>): boolean {
+  if (!up) return false;
+  for (const s of states) if (s.up && s.rising !== true) return false;
+  return true;
 }
 
 /** The freshness window: 3 x the check interval, at least 30 s. */

@@ -20,6 +20,11 @@ export interface ProberState {
   /** How many times the state flipped (capped); 0 means `since` is the first report, not a change. */
   transitions: number;
   rttMs?: number;
+  /**
+   * Not yet `rise` successes in a row since this prober's first report (cold start): endpoints of regions with
+   * `unverified: wait` are not answered meanwhile. Absent once reached, and on states stored before it existed.
+   */
+  rising?: true;
   /** The error of the last failed check, kept after recovery so that `why` has an answer. */
   lastError?: string;
   lastErrorAt?: number;

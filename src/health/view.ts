@@ -10,6 +10,10 @@ import type { DrainRecord, ProberState } from './probe-state.js';
 /** Whether a region may answer one address family: enough of that family's endpoints are up. */
 export interface FamilyHealth {
   up: boolean;
+  /** Up counting only endpoints through their first `rise` successes (what `unverified: wait` asks); absent: as `up`. */
+  settled?: boolean;
+  /** Up endpoints still waiting for their first `rise` successes. */
+  waiting?: number;
   /** E.g. `down: 0/2 endpoints up, min-healthy 1`. */
   reason: string;
 }
@@ -30,6 +34,8 @@ export interface EndpointState {
   up: boolean;
   /** No fresh report: up because there is no evidence against it. */
   unverified: boolean;
+  /** Up, but not yet through its first `rise` successes (machine.ts isWaiting). */
+  waiting: boolean;
   since: number | undefined;
 }
 
@@ -74,6 +80,11 @@ export class HealthView {
 
   endpointUp(region: string, address: string): boolean {
     return this.regions.get(region)?.endpoints.get(address)?.up ?? true;
+  }
+
+  /** Up but not yet through its first `rise` successes (no health data: not waiting). */
+  endpointWaiting(region: string, address: string): boolean {
+    return this.regions.get(region)?.endpoints.get(address)?.waiting ?? false;
   }
 
   /** The full verdict with reasons and per-prober views, from the states as they are now. */

@@ -14,6 +14,7 @@ import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import { subnetHash, weightedOrder, weightedPick } from './select.js';
 import { seededRng, type Rng } from '../util/rng.js';
 import { fenced, fencedPool, fenceRegions, type Fence } from './geofence.js';
+import { settledFirst, waitsForRise } from './cold-start.js';
 
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
@@ -55,9 +56,10 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   const family: AddressFamily = wantV6 ? 'ipv6' : 'ipv4';
   const candidates: Candidate[] = svc.regions.map((r) => {
     const h = snap.health.region(r.region.name);
-    const families = { ipv4: eligibility(r, 'ipv4', h), ipv6: eligibility(r, 'ipv6', h) };
+    const wait = waitsForRise(r, service);
+    const families = { ipv4: eligibility(r, 'ipv4', h, wait), ipv6: eligibility(r, 'ipv6', h, wait) };
     const own = families[family];
-    return {
+    const c: Candidate = {
       region: r.region.name,
       healthy: own.eligible,
       hasFamily: own.endpoints > 0,
@@ -69,6 +71,8 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
       bias: r.region.bias,
       chosen: false,
     };
+    if (own.waiting) c.waiting = true;
+    return c;
   });
   // gdnsd's idea: while any candidate is down or flapping, resolvers should come back sooner.
   const shortTtl = candidates.some((c) => c.unstable);
@@ -121,14 +125,26 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
     });
   }
 
-  let eligible = svc.regions.filter((_, i) => candidates[i]!.healthy);
+  const strict = service.geofence === 'strict';
+  const ready = (i: number) => candidates[i]!.healthy;
+  const pick = (ok: (i: number) => boolean) => {
+    if (fence) return fencedPool(fence, ok, strict);
+    const all: number[] = [];
+    for (let i = 0; i < candidates.length; i++) if (ok(i)) all.push(i);
+    return { pool: all, fellBack: false };
+  };
+  let pool = pick(ready);
+  let coldNote = '';
+  // unverified: wait: regions whose up endpoints all still wait for their first checks, when nothing else is up.
+  if (pool.pool.length === 0 && candidates.some((c) => c.waiting)) {
+    pool = pick((i) => ready(i) || candidates[i]!.waiting === true);
+    if (pool.pool.length > 0) coldNote = 'no region is up with endpoints through their first checks: answering endpoints still waiting (unverified: wait)';
+  }
+  let eligible = pool.pool.map((i) => svc.regions[i]!);
   let failOpen = false;
   let fenceNote = '';
   if (location) why.location = location;
   if (fence) {
-    const strict = service.geofence === 'strict';
-    const pool = fencedPool(fence, (i) => candidates[i]!.healthy, strict);
-    eligible = pool.pool.map((i) => svc.regions[i]!);
     if (pool.fellBack) fenceNote = `no region serving ${fence.place} is up: answered from regions without serves`;
     const open = fencedPool(fence, (i) => candidates[i]!.hasFamily, strict).pool;
     if (eligible.length === 0 && (open.length === 0 || (fence.inArea && strict))) {
@@ -193,7 +209,8 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 
   const name = region.region.name;
   const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
-  const usable = region.answering[family].filter((e) => failOpen || snap.health.endpointUp(name, e.address));
+  const up = region.answering[family].filter((e) => failOpen || snap.health.endpointUp(name, e.address));
+  const usable = failOpen ? up : settledFirst(snap.health, name, up, waitsForRise(region, service));
   // Choosing some of the endpoints (or one CNAME target) rotates them per client /24 or /56.
   if (located && usable.length > (hostsOnly ? 1 : service.answers)) sticky = true;
   if (located) {
@@ -213,6 +230,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 
   if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
   if (fenceNote) reason = `${fenceNote}; ${reason}`;
+  if (coldNote) reason = `${coldNote}; ${reason}`;
   if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
   if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
   why.failOpen = failOpen;
@@ -221,12 +239,15 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
 }
 
 /** One family of a region as a candidate: its answering endpoints, their health, the drain. */
-function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth): FamilyEligibility {
+function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth, wait: boolean): FamilyEligibility {
   const endpoints = r.answering[family].length;
   if (endpoints === 0) return { endpoints, eligible: false, reason: `no ${FAMILY_LABEL[family]} endpoints` };
   // A region without per-family data (no health computed for it yet) is judged as a whole.
   const fh = h.families?.[family] ?? { up: h.up, reason: h.reason };
   if (h.drained) return { endpoints, eligible: false, reason: `drained; ${fh.reason}` };
+  if (wait && fh.up && fh.settled === false) {
+    return { endpoints, eligible: false, waiting: true, reason: `waiting: ${fh.waiting ?? 0} endpoint(s) not yet through their first checks (unverified: wait); ${fh.reason}` };
+  }
   return { endpoints, eligible: fh.up, reason: fh.reason };
 }
 

@@ -23,6 +23,8 @@ export interface FamilyEligibility {
   endpoints: number;
   /** Has such endpoints, enough of them are up (min-healthy), and the region is not drained. */
   eligible: boolean;
+  /** Up only with endpoints still waiting for their first checks (`unverified: wait`): eligible when nothing else is. */
+  waiting?: true;
   reason: string;
 }
 
@@ -44,6 +46,8 @@ export interface Candidate {
   /** Where the RTT came from: `cidr 198.51.100.0/24 (zone)`, `country DE (measured)`, `distance 5432 km`. */
   rttSource?: string;
   distanceKm?: number;
+  /** Its endpoints up for the asked family all still wait for their first checks (`unverified: wait`). */
+  waiting?: true;
   /** Why the geofence keeps this region from the client: `serves continent:EU; client in US`. */
   fenced?: string;
   chosen: boolean;

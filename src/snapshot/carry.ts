@@ -1,6 +1,6 @@
 /**
  * Which cached decisions a state rebuild keeps. A decision depends on the client's location data, the
- * candidate regions' health (per family: eligible, drained, unstable, which endpoints are up) and, for the
+ * candidate regions' health (per family: eligible, drained, unstable, which endpoints are up or waiting) and, for the
  * latency policy, the latency table. So a health change drops the decisions of the services that use a region
  * whose health changed, and keeps the rest; a latency change drops the decisions of latency services whose
  * client block meets a changed CIDR entry or whose client is in a changed country or continent. New location
@@ -57,11 +57,13 @@ function healthChanges(before: HealthView, after: HealthView, regions: Map<strin
 
 function healthKey(view: HealthView, name: string, r: RegionIndex): string {
   const h = view.region(name);
-  const family = (f: 'ipv4' | 'ipv6') => ((h.families?.[f].up ?? h.up) ? '1' : '0');
-  let key = `${h.drained ? 1 : 0}${h.unstable ? 1 : 0}${family('ipv4')}${family('ipv6')}:`;
-  for (const e of r.answering.ipv4) key += view.endpointUp(name, e.address) ? '1' : '0';
+  // With `unverified: wait`, endpoints and families still waiting for their first checks answer differently.
+  const family = (f: 'ipv4' | 'ipv6') => `${(h.families?.[f].up ?? h.up) ? '1' : '0'}${h.families?.[f].settled === false ? 'w' : ''}`;
+  const endpoint = (e: { address: string }) => (!view.endpointUp(name, e.address) ? '0' : view.endpointWaiting(name, e.address) ? 'w' : '1');
+  let key = `${h.drained ? 1 : 0}${h.unstable ? 1 : 0}${family('ipv4')}/${family('ipv6')}:`;
+  for (const e of r.answering.ipv4) key += endpoint(e);
   key += ':';
-  for (const e of r.answering.ipv6) key += view.endpointUp(name, e.address) ? '1' : '0';
+  for (const e of r.answering.ipv6) key += endpoint(e);
   return key;
 }
 

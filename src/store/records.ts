@@ -48,6 +48,7 @@ const ProberStateSchema = Compile(
     // The Lua machine has always read a missing count as 0: so does this.
     transitions: Type.Optional(Count),
     rttMs: Type.Optional(Type.Number({ minimum: 0 })),
+    rising: Type.Optional(Type.Literal(true)),
     lastError: Type.Optional(Type.String()),
     lastErrorAt: Type.Optional(Time),
   }),

@@ -39,10 +39,12 @@ for _, u in ipairs(updates) do
       up = not up; since = now; tr = math.min(tr + 1, 1000)
     end
     s = { up = up, okStreak = okS, failStreak = failS, at = now, since = since, transitions = tr }
+    if p.rising == true and okS < u.rise then s.rising = true end
     if type(p.lastError) == 'string' then s.lastError = p.lastError; s.lastErrorAt = tonumber(p.lastErrorAt) end
   else
     if u.ok then s = { up = true, okStreak = 1, failStreak = 0, at = now, since = now, transitions = 0 }
     else s = { up = false, okStreak = 0, failStreak = 1, at = now, since = now, transitions = 0 } end
+    if s.okStreak < u.rise then s.rising = true end
   end
   if u.rtt then s.rttMs = u.rtt end
   if not u.ok then s.lastError = u.err or 'check failed'; s.lastErrorAt = now end

@@ -17,7 +17,8 @@ export const MIN_FRESHNESS_MS = 30_000;
  * of checks a second, rebuilding for each would cost the query path its latency.
  */
 export function probeChangeMatters(prev: ProberState | undefined, next: ProberState | null, now: number): boolean {
-  return !next || !prev || prev.up !== next.up || prev.since !== next.since || now - prev.at > MIN_FRESHNESS_MS;
+  // `rising` ending (the first `rise` successes) changes what `unverified: wait` answers.
+  return !next || !prev || prev.up !== next.up || prev.since !== next.since || prev.rising !== next.rising || now - prev.at > MIN_FRESHNESS_MS;
 }
 
 function sameMaps<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>, same: (x: V, y: V) => boolean): boolean {

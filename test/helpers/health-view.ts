@@ -15,7 +15,7 @@ export function healthWith(
 ): HealthView {
   const verdicts = new Map<string, RegionVerdict>();
   for (const name of regions) {
-    const down = endpointsDown.filter(([r]) => r === name).map(([, address]) => [address, { up: false, unverified: false, since: undefined }] as const);
+    const down = endpointsDown.filter(([r]) => r === name).map(([, address]) => [address, { up: false, unverified: false, waiting: false, since: undefined }] as const);
     verdicts.set(name, { ...ALL_UP.region(name), reason: 'test: up', ...region(name), endpoints: new Map(down), upCount: 0 });
   }
   return new HealthView(verdicts);

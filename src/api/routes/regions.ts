@@ -34,6 +34,7 @@ export function regionView(snap: Snapshot, name: string) {
       weight: e.weight,
       up: snap.health.endpointUp(name, e.address),
       unverified: v.unverified,
+      waiting: v.waiting,
       since: v.since !== undefined ? new Date(v.since).toISOString() : null,
       reason: v.reason,
       probers: v.probers.map((p) => ({
@@ -58,6 +59,7 @@ export function regionView(snap: Snapshot, name: string) {
     services: [...snap.services.values()].filter((s) => s.regions.includes(r)).map((s) => s.service.name),
     ...(region.check ? { check: region.check } : {}),
     ...(region.serves ? { serves: region.serves } : {}),
+    ...(region.unverified ? { unverified: region.unverified } : {}),
     drained: h.drained,
     ...(h.drain ? { drain: { since: new Date(h.drain.since).toISOString(), ...(h.drain.reason ? { reason: h.drain.reason } : {}) } } : {}),
     health: { up: h.up, unstable: h.unstable, reason: h.reason },
