@@ -108,4 +108,20 @@ describe('unverified: wait', () => {
     assert.equal(solo.healthy, false);
     assert.match(solo.families.ipv4.reason, /^waiting: 1 endpoint\(s\) not yet through their first checks \(unverified: wait\)/);
   });
+
+  test('PUT /v1/regions/:name takes unverified; a bad value is a 400 naming the field', async () => {
+    const put = (body: unknown) => fetch(`${ts.api}/v1/regions/late`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = { location: { lat: 1, lon: 1 }, endpoints: [{ address: '192.0.2.99' }], services: [`app.${Z}`] };
+    const bad = await put({ ...body, unverified: 'later' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { field?: string }).field, 'unverified');
+    const ok = await put({ ...body, unverified: 'wait' });
+    assert.equal(ok.status, 201);
+    assert.equal(((await ok.json()) as { unverified?: string }).unverified, 'wait');
+    // Never checked, so it waits for ever: the service keeps answering the pool only.
+    const late = await waitUntil('late is a candidate', async () => (await explain('app')).candidates.find((c) => c.region === 'late'), 10_000);
+    assert.equal(late.waiting, true);
+    assert.deepEqual(await answer('app'), ['127.0.0.2', '127.0.0.3']);
+    assert.equal((await fetch(`${ts.api}/v1/regions/late`, { method: 'DELETE' })).status, 200);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Geofencing as pure functions: the fence over regions (fenceRegions, fencedPool) and steering with it for every
- * policy (decide with an injected rng over snapshots built from zone text); `serves` and `geofence` errors in
- * zone files at their `file:line`.
+ * policy (decide with an injected rng over snapshots built from zone text); `serves`, `geofence` and
+ * `unverified` errors in zone files at their `file:line`.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -135,7 +135,7 @@ describe('decide with a geofence, every policy', () => {
   });
 });
 
-describe('serves and geofence in zone files', () => {
+describe('serves, geofence and unverified in zone files', () => {
   const cases: { what: string; text: string; line: number; message: string }[] = [
     { what: 'an unknown country', text: zone('  app: { regions: [us] }', ', serves: [ continent:EU ] }\n  x: { location: { lat: 1, lon: 1 }, endpoints: [ { address: 192.0.2.1 } ], serves: [ XX ] }'), line: 9, message: 'regions.x.serves[0]: "XX" is not an ISO 3166-1 alpha-2 country code' },
     { what: 'an unknown continent', text: zone('  app: { regions: [us] }', ', serves: [ "continent:XY" ] }'), line: 8, message: 'regions.us.serves[0]: "continent:XY" names no continent' },
@@ -143,6 +143,8 @@ describe('serves and geofence in zone files', () => {
     { what: 'twice', text: zone('  app: { regions: [us] }', ', serves: [ de, DE ] }'), line: 8, message: 'regions.us.serves[1]: DE is listed twice' },
     { what: 'empty', text: zone('  app: { regions: [us] }', ', serves: [] }'), line: 8, message: 'regions.us.serves: must list at least one country' },
     { what: 'a bad geofence', text: zone('  app: { regions: [us], geofence: hard }'), line: 10, message: 'must be one of: fallback, strict' },
+    { what: 'a bad unverified on a service', text: zone('  app: { regions: [us], unverified: later }'), line: 10, message: 'services.app.unverified: must be one of: serve, wait' },
+    { what: 'a bad unverified on a region', text: zone('  app: { regions: [us] }', ', unverified: never }'), line: 8, message: 'regions.us.unverified: must be one of: serve, wait' },
   ];
   for (const c of cases) {
     test(c.what, () => {
