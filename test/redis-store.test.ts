@@ -661,7 +661,9 @@ describe('redis store: outage', () => {
     ];
     for (const [name, w] of writes) await assert.rejects(w(), StoreUnavailableError, name);
     const refuseMs = Date.now() - t1;
-    assert.ok(firstMs < 1000 && refuseMs < 1000, `writes refused in ${firstMs} ms / ${refuseMs} ms for six`);
+    // Without the fail-fast path a write waits in ioredis's offline queue until Redis is back (for ever here), so
+    // a bound far above the store's own deadline still tells the two apart on a loaded machine (1 s failed in CI).
+    assert.ok(firstMs < 5000 && refuseMs < 5000, `writes refused in ${firstMs} ms / ${refuseMs} ms for six`);
 
     // The node's own checks keep working on its local view.
     const before = changed;
