@@ -39,7 +39,7 @@ import { loadZoneDir } from './model/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';
 import { formatError, type ZoneSet } from './model/types.js';
 import { FileZoneKeys } from './store/dnssec-keys-file.js';
-import { ZoneKeyring } from './store/dnssec-keys.js';
+import { ZoneKeysKeeper } from './store/dnssec-keys-keeper.js';
 import { Signer } from './answer/signed.js';
 import { createQueryGuard } from './guard-setup.js';
 
@@ -71,6 +71,8 @@ export interface ServerExtras {
   udpBatch?: BatchListenOptions;
   /** With `--redis`: how often the node re-reads the whole shared state (default 10 s). */
   resyncMs?: number;
+  /** How often signed zones' keys are re-read from the store (default 30 s); a rollover's propagation is at least twice it. */
+  dnssecKeyPollMs?: number;
 }
 
 function createStore(opts: ServeOptions, log: Logger, resyncMs: number | undefined): Store {
@@ -89,8 +91,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const io = chooseIo(opts, dnsLog);
   const initialZoneState = fingerprintZoneDir(opts.zonesDir);
   const initial = loadZoneDir(opts.zonesDir);
-  if (!initial.zoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
-  if (initial.zoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
+  const initialZoneSet = initial.zoneSet;
+  if (!initialZoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
+  if (initialZoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
 
   const geo = createLocator(opts.geoip, opts.networks);
   if (!geo.locator) throw new StartupError(describeErrors(geo.errors));
@@ -117,9 +120,17 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     throw new StartupError(`store: ${(err as Error).message}`);
   }
   // Signed zones' keys are read (or made) before the first snapshot, so the first answers are signed already.
-  const keyring = new ZoneKeyring(store instanceof RedisStore ? store.zoneKeys() : new FileZoneKeys(opts.dataDir));
+  const keeper = new ZoneKeysKeeper({
+    store: store instanceof RedisStore ? store.zoneKeys() : new FileZoneKeys(opts.dataDir),
+    log,
+    zoneSet: () => manager?.holder.current().zoneSet ?? initialZoneSet,
+    // A rollover started or read: the snapshot gets the new keys (its phases then follow the clock).
+    onChange: () => manager?.applyZoneSet(manager.holder.current().zoneSet),
+    ...(extras.dnssecKeyPollMs !== undefined ? { pollMs: extras.dnssecKeyPollMs } : {}),
+  });
+  const keyring = keeper.keyring;
   try {
-    await keyring.load(initial.zoneSet);
+    await keyring.load(initialZoneSet);
   } catch (err) {
     await store.close();
     throw new StartupError(`dnssec keys: ${(err as Error).message}`);
@@ -128,7 +139,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const probers = new ProberRegistry({ configured: opts.probers, nodeId: opts.nodeId, registration: opts.apiToken !== undefined });
   probers.seed(cache.state.probes);
   store.onChange((c) => probers.apply(c));
-  const mgr = new SnapshotManager(initial.zoneSet, {
+  const mgr = new SnapshotManager(initialZoneSet, {
     nodeId: opts.nodeId,
     locator: geo.locator,
     keys: (apex) => keyring.get(apex),
@@ -190,7 +201,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   syncTargets();
   holder.onSwap(syncTargets);
 
+  keeper.start();
   const stopCore = async () => {
+    keeper.stop();
     checker.stop();
     pruner.stop();
     traffic.stop();
@@ -200,7 +213,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   if (opts.workers > 1) {
     // Workers build their snapshots without the zone keys (only the primary reads them from the store), so a
     // signed zone would be answered unsigned for DO=1 and fail validation: refused rather than served bogus.
-    if (initial.zoneSet.zones.some((z) => z.dnssec)) {
+    if (initialZoneSet.zones.some((z) => z.dnssec)) {
       await stopCore();
       await store.close();
       throw new StartupError(`--workers ${opts.workers}: signed zones (dnssec:) are served by one process for now; use --workers 1`);
@@ -277,7 +290,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     },
     log: log.child({ module: 'zones' }),
     settleMs: opts.reloadSettleMs,
-    initialZones: initial.zoneSet.zones.length,
+    initialZones: initialZoneSet.zones.length,
     initialState: initialZoneState,
     onOutcome: (o) => {
       if (o.ok) telemetry.reloads.success++;
@@ -304,6 +317,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
     probers,
+    dnssecKeys: keeper,
     notReadyReason: () => {
       // The store's state is in the body, not a reason to be unready (see /readyz).
       if (holder.current().zones.size === 0) return 'no zones loaded';

@@ -21,7 +21,8 @@ import { nodataNsec, nxnameNsec, referralNsec } from '../dnssec/denial.js';
 import type { Decision } from '../routing/decision.js';
 import type { EndpointIndex } from '../model/indexes.js';
 import { writeAdditional, staticLookup, type ZoneView } from '../snapshot/plans.js';
-import type { AnswerPlan, NameNode, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
+import type { AnswerPlan, NameNode, SigningPhase, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
+import { phaseOf } from '../snapshot/signing.js';
 import { HEADER_SIZE, Rcode, RRType } from '../wire/constants.js';
 import { isInZone, wireLength } from '../wire/name.js';
 import type { RecordData, ResourceRecord } from '../wire/records.js';
@@ -49,7 +50,8 @@ const NSEC_GENERATION = 4096;
 interface Pass {
   w: BlockWriter;
   signing: ZoneSigning;
-  key: SigningKey;
+  /** The keys' phase at `now`: which key signs, which are published (and sign the apex's key RRsets). */
+  phase: SigningPhase;
   cache: SignatureCache;
   /** False for a DO=0 query for the apex's keys: the records without RRSIGs. */
   signatures: boolean;
@@ -90,7 +92,9 @@ export class Signer {
   answer(zone: ZoneIndex, signing: ZoneSigning, qname: string, qtype: number, qnameLength: number, steer: Steer, signatures = true): SignedBody {
     const w = new BlockWriter(HEADER_SIZE + qnameLength + 4);
     w.knowName(zone.apex, HEADER_SIZE + qnameLength - wireLength(zone.apex));
-    const p: Pass = { w, signing, key: signing.key, cache: this.cacheFor(signing.validitySeconds), signatures, now: this.clock() / 1000, an: 0, ns: 0 };
+    const nowMs = this.clock();
+    const phase = phaseOf(signing, nowMs);
+    const p: Pass = { w, signing, phase, cache: this.cacheFor(signing.validitySeconds), signatures, now: nowMs / 1000, an: 0, ns: 0 };
     const view: ZoneView = { zone: signing.zone, nodes: zone.nodes };
     const exact = zone.nodes.get(qname);
     let node = exact;
@@ -137,9 +141,10 @@ export class Signer {
       else p.an += this.rrset(p, owner, ownerName, RRType.HINFO, view.zone.ttl, RFC8482_HINFO);
       return this.done(p, undefined);
     }
-    const apexSet = node.name === view.zone.apex ? apexRRset(p.signing, qtype) : undefined;
+    const apexSet = node.name === view.zone.apex ? apexRRset(p.phase, qtype) : undefined;
     if (apexSet) {
-      p.an += this.rrset(p, owner, ownerName, qtype, view.zone.ttl, apexSet);
+      // Signed by every published key: during a rollover a resolver whose parent DS names either key validates it.
+      p.an += this.rrset(p, owner, ownerName, qtype, view.zone.ttl, apexSet, p.phase.published);
       return this.done(p, undefined);
     }
     const rrset = node.rrsets.get(qtype);
@@ -177,13 +182,16 @@ export class Signer {
     return { rcode: Rcode.NOERROR, aa: true, an: p.an, ns: p.ns, ar: 0, body: p.w.finish(), decision };
   }
 
-  /** Writes the RRset and its RRSIG; returns how many records that is, for the section being written. */
-  private rrset(p: Pass, owner: string | number, ownerName: string, type: number, ttl: number, records: readonly SignableData[]): number {
+  /** Writes the RRset and its RRSIGs (one per key); returns how many records that is, for the section being written. */
+  private rrset(p: Pass, owner: string | number, ownerName: string, type: number, ttl: number, records: readonly SignableData[], keys?: readonly SigningKey[]): number {
     for (const data of records) p.w.record(owner, ttl, data);
     if (!p.signatures) return records.length;
-    const rrsig = p.cache.sign({ owner: ownerName, type, ttl, records }, p.key, p.signing.zone.apex, p.now);
-    p.w.record(owner, ttl, { type: RRType.RRSIG, raw: rrsig.rdata });
-    return records.length + 1;
+    const signers = keys ?? [p.phase.signer];
+    for (const key of signers) {
+      const rrsig = p.cache.sign({ owner: ownerName, type, ttl, records }, key, p.signing.zone.apex, p.now);
+      p.w.record(owner, ttl, { type: RRType.RRSIG, raw: rrsig.rdata });
+    }
+    return records.length + signers.length;
   }
 
   /** The NSEC at `name`: NXNAME without `types`; at a delegation (`atCut`) the one pointing beside the child. */
@@ -220,11 +228,11 @@ export class Signer {
   }
 }
 
-/** The apex's DNSSEC RRsets, made from the keys rather than the zone file. */
-function apexRRset(signing: ZoneSigning, qtype: number): SignableData[] | undefined {
-  if (qtype === RRType.DNSKEY) return signing.dnskey;
-  if (qtype === RRType.CDS) return signing.cds;
-  if (qtype === RRType.CDNSKEY) return signing.cdnskey;
+/** The apex's DNSSEC RRsets in the keys' current phase, made from the keys rather than the zone file. */
+function apexRRset(phase: SigningPhase, qtype: number): SignableData[] | undefined {
+  if (qtype === RRType.DNSKEY) return phase.dnskey;
+  if (qtype === RRType.CDS) return phase.cds;
+  if (qtype === RRType.CDNSKEY) return phase.cdnskey;
   return undefined;
 }
 
