@@ -125,7 +125,10 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     log,
     zoneSet: () => manager?.holder.current().zoneSet ?? initialZoneSet,
     // A rollover started or read: the snapshot gets the new keys (its phases then follow the clock).
-    onChange: () => manager?.applyZoneSet(manager.holder.current().zoneSet),
+    onChange: () => {
+      manager?.applyZoneSet(manager.holder.current().zoneSet);
+      pool?.keysChanged();
+    },
     ...(extras.dnssecKeyPollMs !== undefined ? { pollMs: extras.dnssecKeyPollMs } : {}),
   });
   const keyring = keeper.keyring;
@@ -211,13 +214,6 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   };
   let dns: { bound: ListenAddress[]; close(): Promise<void> };
   if (opts.workers > 1) {
-    // Workers build their snapshots without the zone keys (only the primary reads them from the store), so a
-    // signed zone would be answered unsigned for DO=1 and fail validation: refused rather than served bogus.
-    if (initialZoneSet.zones.some((z) => z.dnssec)) {
-      await stopCore();
-      await store.close();
-      throw new StartupError(`--workers ${opts.workers}: signed zones (dnssec:) are served by one process for now; use --workers 1`);
-    }
     // The workers answer DNS; this process keeps the API, the checker, the store, and tells them the state.
     const started = new WorkerPool({
       count: opts.workers,
@@ -226,6 +222,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
       dns: opts.dns,
       coalesceMs: extras.coalesceMs ?? 200,
       state: () => effectiveState(cache),
+      keys: () => keyring.records(),
       cookieSecrets: opts.cookieSecrets,
     });
     pool = started;
@@ -268,26 +265,29 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     await store.close();
   };
 
-  // A reload that signs a new zone reads its keys first; only the latest zone set is applied.
+  // A reload that signs a new zone reads its keys first, and hands them to the workers before they re-read the
+  // zone files (the channel keeps the order); only the latest zone set is applied.
   let reloads = 0;
   const applyWithKeys = (zs: ZoneSet) => {
-    if (!keyring.needsLoad(zs)) return mgr.applyZoneSet(zs);
     const n = ++reloads;
+    if (!keyring.needsLoad(zs)) {
+      mgr.applyZoneSet(zs);
+      pool?.reload(false);
+      return;
+    }
     keyring.load(zs).then(
-      () => n === reloads && mgr.applyZoneSet(zs),
+      () => {
+        if (n !== reloads) return;
+        mgr.applyZoneSet(zs);
+        pool?.keysChanged();
+        pool?.reload(false);
+      },
       (err: unknown) => log.error({ module: 'zones' }, `reload not applied: dnssec keys: ${(err as Error).message}`),
     );
   };
   const reloader = new ZoneReloader({
     dir: opts.zonesDir,
-    apply: (zs) => {
-      if (pool && zs.zones.some((z) => z.dnssec)) {
-        log.error({ module: 'zones' }, 'reload not applied: signed zones (dnssec:) are not served with --workers > 1 yet');
-        return;
-      }
-      applyWithKeys(zs);
-      pool?.reload(false);
-    },
+    apply: applyWithKeys,
     log: log.child({ module: 'zones' }),
     settleMs: opts.reloadSettleMs,
     initialZones: initialZoneSet.zones.length,
