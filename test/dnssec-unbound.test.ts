@@ -29,7 +29,9 @@ soa: { mname: ns1.${Z}, rname: hostmaster.${Z}, serial: 1, minimum: 60 }
 ns: [ns1.${Z}]
 records:
   ns1: { A: [192.0.2.53] }
-  "@": { TXT: ["signed"] }
+  "@": { TXT: ["signed"], MX: ["10 mail"] }
+  mail: { A: [192.0.2.25], AAAA: ["2001:db8::25"] }
+  _https._tcp: { SRV: ["10 5 443 edge"] }
   edge: { A: [192.0.2.80] }
   "*.wild": { A: [192.0.2.99] }
 regions:
@@ -49,6 +51,8 @@ const startUnbound = (anchor: string, server: TestServer) => startZoneUnbound(Z,
 let ts: TestServer | undefined;
 let other: TestServer | undefined;
 let unbound: Unbound | undefined;
+/** Returns the additional section too; it keeps only what validated there (val-clean-additional, the default). */
+let full: Unbound | undefined;
 let tampered: Unbound | undefined;
 let anchor = '';
 
@@ -60,6 +64,7 @@ before(async () => {
   // The DNSKEY line of `gslb dnssec ds` is the trust anchor (a DS line would do as well).
   anchor = ds.stdout.split('\n').find((l) => / IN DNSKEY /.test(l))!;
   unbound = await startUnbound(anchor, ts);
+  full = await startZoneUnbound(Z, anchor, ts.udp, ['minimal-responses: no']);
   // The same zone with a key of its own (its own data directory), behind the first server's anchor.
   other = await startTestServer({ 'zone.yaml': ZONE });
   tampered = await startUnbound(anchor, other);
@@ -67,6 +72,7 @@ before(async () => {
 
 after(async () => {
   await unbound?.stop();
+  await full?.stop();
   await tampered?.stop();
   await ts?.stop();
   await other?.stop();
@@ -93,6 +99,18 @@ describe('through unbound, validating', { skip: SKIP }, () => {
       else check(msg);
     }
     assert.deepEqual(failures, [], `unbound log:\n${unbound!.log()}`);
+  });
+
+  test('MX and SRV answers carry their in-zone targets\' addresses, signed: unbound validates and keeps them', async () => {
+    for (const [name, type, target, want] of [
+      [Z, RRType.MX, `mail.${Z}`, ['192.0.2.25', '2001:db8::25']],
+      [`_https._tcp.${Z}`, RRType.SRV, `edge.${Z}`, ['192.0.2.80']],
+    ] as const) {
+      const { msg, ad } = await resolve(full!, name, type);
+      assert.ok(msg.rcode === 0 && ad, `${name}: AD`);
+      const extra = msg.additional.filter((r) => r.name === target && (r.type === RRType.A || r.type === RRType.AAAA));
+      assert.deepEqual(extra.map((r) => (r.data as { address: string }).address).sort(), [...want].sort(), `${name}: the additional addresses\n${full!.log()}`);
+    }
   });
 
   test('after the chosen region is drained, the new answer validates too', async () => {

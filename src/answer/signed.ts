@@ -12,7 +12,7 @@
  *
  * Signatures come from one SignatureCache per validity, shared by every snapshot: the records arrays passed in
  * are the snapshot's own (static RRsets) or kept per decision, so a warm answer finds its signature by identity.
- * Other additional data (glue of NS/MX answers) is left out of signed answers; it is optional (RFC 2181 9).
+ * NS/MX/SRV answers get their in-zone targets' A/AAAA in the additional section, signed, as unsigned ones do.
  */
 import type { SigningKey } from '../dnssec/algorithms.js';
 import { SignatureCache } from '../dnssec/cache.js';
@@ -20,8 +20,8 @@ import type { SignableData } from '../dnssec/canonical.js';
 import { nodataNsec, nxnameNsec, referralNsec } from '../dnssec/denial.js';
 import type { Decision } from '../routing/decision.js';
 import type { EndpointIndex } from '../model/indexes.js';
-import { writeAdditional, staticLookup, type ZoneView } from '../snapshot/plans.js';
-import type { AnswerPlan, NameNode, SigningPhase, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
+import { additionalTargets, writeAdditional, staticLookup, type ZoneView } from '../snapshot/plans.js';
+import type { AdditionalCut, AnswerPlan, NameNode, SigningPhase, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
 import { phaseOf } from '../snapshot/signing.js';
 import { HEADER_SIZE, Rcode, RRType } from '../wire/constants.js';
 import { isInZone, wireLength } from '../wire/name.js';
@@ -31,7 +31,7 @@ import { covering } from './covering.js';
 import { TwoGenerationMap } from '../util/two-generations.js';
 
 /** What the response builder writes after the question: a plan's header fields and bytes, made per query. */
-export interface SignedBody extends Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body'> {
+export interface SignedBody extends Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body' | 'cuts'> {
   /** The steering decision behind the answer, when a service answered. */
   decision: Decision | undefined;
 }
@@ -150,7 +150,7 @@ export class Signer {
     const rrset = node.rrsets.get(qtype);
     if (rrset && rrset.length > 0) {
       p.an += this.rrset(p, owner, ownerName, qtype, rrset[0]!.ttl, this.dataOf(rrset));
-      return this.done(p, undefined);
+      return this.withAdditional(p, view, rrset);
     }
     return this.negative(p, ownerName, owner, typesAt(view, node, qtype), undefined);
   }
@@ -175,6 +175,27 @@ export class Signer {
     const ns = nsSet.length + this.rrset(p, cut.name, cut.name, RRType.NSEC, p.signing.negativeTtl, nsec);
     const { count: ar } = writeAdditional(p.w, view, nsSet, (target) => isInZone(target, cut.name));
     return { rcode: Rcode.NOERROR, aa: false, an: 0, ns, ar, body: p.w.finish(), decision: undefined };
+  }
+
+  /**
+   * The answer with the signed A/AAAA of its NS/MX/SRV records' in-zone targets in the additional section, as
+   * the unsigned path has them; each RRset with its RRSIG, and a cut after each, so a response too big for the
+   * client drops whole signed RRsets from the end (RFC 2181 9) rather than being truncated.
+   */
+  private withAdditional(p: Pass, view: ZoneView, rrset: readonly ResourceRecord[]): SignedBody {
+    const targets = additionalTargets(view, rrset);
+    if (targets.length === 0) return this.done(p, undefined);
+    const cuts: AdditionalCut[] = [{ length: p.w.length, ar: 0 }];
+    let ar = 0;
+    for (const { target, sets } of targets) {
+      for (const set of sets) {
+        ar += this.rrset(p, target, target, set[0]!.data.type, set[0]!.ttl, this.dataOf(set));
+        cuts.push({ length: p.w.length, ar });
+      }
+    }
+    // The last cut is the whole body: nothing to gain from it.
+    cuts.pop();
+    return { ...this.done(p, undefined), ar, cuts };
   }
 
   /** With compact denial every signed answer is NOERROR (RFC 9824 3.1: a missing name too). */

@@ -25,7 +25,8 @@ export interface Unbound {
   log(): string;
 }
 
-export async function startUnbound(zone: string, anchor: string, server: { host: string; port: number }): Promise<Unbound> {
+/** `serverLines`: more `server:` options, one a line (e.g. `minimal-responses: no`). */
+export async function startUnbound(zone: string, anchor: string, server: { host: string; port: number }, serverLines: string[] = []): Promise<Unbound> {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-unbound-'));
   const port = await freePort();
   const anchorFile = join(dir, 'anchor');
@@ -51,7 +52,7 @@ export async function startUnbound(zone: string, anchor: string, server: { host:
   cache-max-ttl: 0
   cache-max-negative-ttl: 0
   qname-minimisation: no
-stub-zone:
+${serverLines.map((l) => `  ${l}\n`).join('')}stub-zone:
   name: "${zone}"
   stub-addr: ${server.host}@${server.port}
 remote-control:
