@@ -242,6 +242,25 @@ describe('the key', () => {
   });
 });
 
+describe('rollover requests that are refused', () => {
+  test('a bad or too short duration is 400 naming the field; an unsigned zone is 409; nothing starts', async () => {
+    const post = (ts: TestServer, body: string) =>
+      fetch(`${ts.api}/v1/zones/${APEX}/dnssec/rollover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const [body, field] of [
+      ['{"propagation":"soon"}', 'propagation'],
+      ['{"parentWait":"-1d"}', 'parentWait'],
+      // Shorter than two key polls (30 s each): another node might sign with a key it never published.
+      ['{"propagation":"1s"}', 'propagation'],
+    ] as const) {
+      const res = await post(signed, body);
+      assert.equal(res.status, 400, body);
+      assert.equal(((await res.json()) as { field: string }).field, field, body);
+    }
+    assert.equal(((await (await fetch(`${signed.api}/v1/zones/${APEX}/dnssec`)).json()) as { phase: string }).phase, 'stable');
+    assert.equal((await post(unsigned, '{}')).status, 409);
+  });
+});
+
 describe('nodes sharing one Redis', () => {
   let redis: RedisServer;
   before(async () => {
