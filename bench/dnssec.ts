@@ -80,7 +80,7 @@ for (const algorithm of ['ECDSAP256SHA256', 'ED25519'] as AlgorithmName[]) {
 {
   const signedZs = loadZoneSources([{ file: 'example.yaml', text: EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ECDSAP256SHA256 }\n') }]).zoneSet!;
   const key = SigningKey.generate('ECDSAP256SHA256');
-  const signedSnap = buildSnapshot(signedZs, { version: 1, nodeId: 'bench', keys: () => [key], state: { locator: snap.locator } });
+  const signedSnap = buildSnapshot(signedZs, { version: 1, nodeId: 'bench', keys: () => ({ keys: [key] }), state: { locator: snap.locator } });
   const signedResponder = new Responder(() => signedSnap);
   const doPackets = Array.from({ length: 4096 }, (_, i) =>
     buildQuery({ name: `app.${ZONE}`, id: 1, edns: { flags: EDNS_DO, options: [ecsOption(`${10 + (i >> 8)}.${i & 255}.9.0`, 24)] } }),

@@ -22,7 +22,7 @@ const Z = 'gslb.example.test';
 // The same zone signed (a fresh key), answered to DO=1 queries: the signature cache is warm after the warm-up.
 const signedZs = loadZoneSources([{ file: 'example.yaml', text: EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ECDSAP256SHA256 }\n') }]).zoneSet!;
 const key = SigningKey.generate('ECDSAP256SHA256');
-const signedSnap = buildSnapshot(signedZs, { version: 1, nodeId: 'bench', keys: () => [key], state: { locator: snap.locator } });
+const signedSnap = buildSnapshot(signedZs, { version: 1, nodeId: 'bench', keys: () => ({ keys: [key] }), state: { locator: snap.locator } });
 const signedResponder = new Responder(() => signedSnap);
 const DO = { flags: EDNS_DO };
 

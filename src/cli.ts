@@ -19,7 +19,7 @@ Commands:
   check     validate zone files (exit 1 and print file:line: message on errors)
   explain   show the routing decision a running server makes for a name and a client
   probe     run a remote prober that checks the registered endpoints and reports to the API
-  dnssec    print a signed zone's DS and DNSKEY records (gslb dnssec ds ZONE) for the parent
+  dnssec    a signed zone's DS and DNSKEY records for the parent (ds), or a key rollover (rollover)
 
 Run "gslb <command> --help" for a command's options.`,
   serve: `Usage: gslb serve [options]        (each option also from the environment variable shown)

@@ -39,7 +39,7 @@ import { loadZoneDir } from './model/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';
 import { formatError, type ZoneSet } from './model/types.js';
 import { FileZoneKeys } from './store/dnssec-keys-file.js';
-import { ZoneKeyring } from './store/dnssec-keys.js';
+import { ZoneKeysKeeper } from './store/dnssec-keys-keeper.js';
 import { Signer } from './answer/signed.js';
 import { createQueryGuard } from './guard-setup.js';
 
@@ -71,6 +71,8 @@ export interface ServerExtras {
   udpBatch?: BatchListenOptions;
   /** With `--redis`: how often the node re-reads the whole shared state (default 10 s). */
   resyncMs?: number;
+  /** How often signed zones' keys are re-read from the store (default 30 s); a rollover's propagation is at least twice it. */
+  dnssecKeyPollMs?: number;
 }
 
 function createStore(opts: ServeOptions, log: Logger, resyncMs: number | undefined): Store {
@@ -89,8 +91,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const io = chooseIo(opts, dnsLog);
   const initialZoneState = fingerprintZoneDir(opts.zonesDir);
   const initial = loadZoneDir(opts.zonesDir);
-  if (!initial.zoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
-  if (initial.zoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
+  const initialZoneSet = initial.zoneSet;
+  if (!initialZoneSet) throw new StartupError(initial.errors.map(formatError).join('\n'));
+  if (initialZoneSet.zones.length === 0) log.warn({ dir: opts.zonesDir }, 'no zone files: every query is REFUSED until one is added');
 
   const geo = createLocator(opts.geoip, opts.networks);
   if (!geo.locator) throw new StartupError(describeErrors(geo.errors));
@@ -117,9 +120,20 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     throw new StartupError(`store: ${(err as Error).message}`);
   }
   // Signed zones' keys are read (or made) before the first snapshot, so the first answers are signed already.
-  const keyring = new ZoneKeyring(store instanceof RedisStore ? store.zoneKeys() : new FileZoneKeys(opts.dataDir));
+  const keeper = new ZoneKeysKeeper({
+    store: store instanceof RedisStore ? store.zoneKeys() : new FileZoneKeys(opts.dataDir),
+    log,
+    zoneSet: () => manager?.holder.current().zoneSet ?? initialZoneSet,
+    // A rollover started or read: the snapshot gets the new keys (its phases then follow the clock).
+    onChange: () => {
+      manager?.applyZoneSet(manager.holder.current().zoneSet);
+      pool?.keysChanged();
+    },
+    ...(extras.dnssecKeyPollMs !== undefined ? { pollMs: extras.dnssecKeyPollMs } : {}),
+  });
+  const keyring = keeper.keyring;
   try {
-    await keyring.load(initial.zoneSet);
+    await keyring.load(initialZoneSet);
   } catch (err) {
     await store.close();
     throw new StartupError(`dnssec keys: ${(err as Error).message}`);
@@ -128,7 +142,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   const probers = new ProberRegistry({ configured: opts.probers, nodeId: opts.nodeId, registration: opts.apiToken !== undefined });
   probers.seed(cache.state.probes);
   store.onChange((c) => probers.apply(c));
-  const mgr = new SnapshotManager(initial.zoneSet, {
+  const mgr = new SnapshotManager(initialZoneSet, {
     nodeId: opts.nodeId,
     locator: geo.locator,
     keys: (apex) => keyring.get(apex),
@@ -190,7 +204,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   syncTargets();
   holder.onSwap(syncTargets);
 
+  keeper.start();
   const stopCore = async () => {
+    keeper.stop();
     checker.stop();
     pruner.stop();
     traffic.stop();
@@ -198,13 +214,6 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   };
   let dns: { bound: ListenAddress[]; close(): Promise<void> };
   if (opts.workers > 1) {
-    // Workers build their snapshots without the zone keys (only the primary reads them from the store), so a
-    // signed zone would be answered unsigned for DO=1 and fail validation: refused rather than served bogus.
-    if (initial.zoneSet.zones.some((z) => z.dnssec)) {
-      await stopCore();
-      await store.close();
-      throw new StartupError(`--workers ${opts.workers}: signed zones (dnssec:) are served by one process for now; use --workers 1`);
-    }
     // The workers answer DNS; this process keeps the API, the checker, the store, and tells them the state.
     const started = new WorkerPool({
       count: opts.workers,
@@ -213,6 +222,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
       dns: opts.dns,
       coalesceMs: extras.coalesceMs ?? 200,
       state: () => effectiveState(cache),
+      keys: () => keyring.records(),
       cookieSecrets: opts.cookieSecrets,
     });
     pool = started;
@@ -255,29 +265,32 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     await store.close();
   };
 
-  // A reload that signs a new zone reads its keys first; only the latest zone set is applied.
+  // A reload that signs a new zone reads its keys first, and hands them to the workers before they re-read the
+  // zone files (the channel keeps the order); only the latest zone set is applied.
   let reloads = 0;
   const applyWithKeys = (zs: ZoneSet) => {
-    if (!keyring.needsLoad(zs)) return mgr.applyZoneSet(zs);
     const n = ++reloads;
+    if (!keyring.needsLoad(zs)) {
+      mgr.applyZoneSet(zs);
+      pool?.reload(false);
+      return;
+    }
     keyring.load(zs).then(
-      () => n === reloads && mgr.applyZoneSet(zs),
+      () => {
+        if (n !== reloads) return;
+        mgr.applyZoneSet(zs);
+        pool?.keysChanged();
+        pool?.reload(false);
+      },
       (err: unknown) => log.error({ module: 'zones' }, `reload not applied: dnssec keys: ${(err as Error).message}`),
     );
   };
   const reloader = new ZoneReloader({
     dir: opts.zonesDir,
-    apply: (zs) => {
-      if (pool && zs.zones.some((z) => z.dnssec)) {
-        log.error({ module: 'zones' }, 'reload not applied: signed zones (dnssec:) are not served with --workers > 1 yet');
-        return;
-      }
-      applyWithKeys(zs);
-      pool?.reload(false);
-    },
+    apply: applyWithKeys,
     log: log.child({ module: 'zones' }),
     settleMs: opts.reloadSettleMs,
-    initialZones: initial.zoneSet.zones.length,
+    initialZones: initialZoneSet.zones.length,
     initialState: initialZoneState,
     onOutcome: (o) => {
       if (o.ok) telemetry.reloads.success++;
@@ -304,6 +317,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
     probers,
+    dnssecKeys: keeper,
     notReadyReason: () => {
       // The store's state is in the body, not a reason to be unready (see /readyz).
       if (holder.current().zones.size === 0) return 'no zones loaded';

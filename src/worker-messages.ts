@@ -4,6 +4,7 @@
  */
 import type { ListenAddress } from './net/udp-io.js';
 import type { StateData } from './store/types.js';
+import type { AlgorithmName } from './dnssec/algorithms.js';
 import type { MetricsJson } from './metrics/dns-telemetry.js';
 
 /** Handed to each worker in its environment (GSLB_WORKER_INIT, JSON). */
@@ -18,8 +19,20 @@ export interface WorkerInit {
 
 export const WORKER_INIT_ENV = 'GSLB_WORKER_INIT';
 
+/**
+ * A signed zone's keys as the primary read them from the store (the stored JSON, private keys included): the
+ * channel is the machine's own IPC pipe to its children, never a network.
+ */
+export interface WorkerZoneKeys {
+  apex: string;
+  algorithm: AlgorithmName;
+  text: string;
+}
+
 export type ToWorker =
   | { type: 'state'; data: StateData }
+  /** The signed zones' keys (a rollover included): sent before the first state, and again when they change. */
+  | { type: 'keys'; zones: WorkerZoneKeys[] }
   | { type: 'reload'; geo: boolean }
   | { type: 'metrics'; id: number }
   | { type: 'stop' };

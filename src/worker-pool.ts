@@ -16,7 +16,7 @@ import type { ListenAddress, UdpIoChoice } from './net/udp-io.js';
 import type { StateData } from './store/types.js';
 import type { MetricsJson } from './metrics/dns-telemetry.js';
 import { StartupError } from './dns-setup.js';
-import { WORKER_INIT_ENV, type FromWorker, type ToWorker, type WorkerInit } from './worker-messages.js';
+import { WORKER_INIT_ENV, type FromWorker, type ToWorker, type WorkerInit, type WorkerZoneKeys } from './worker-messages.js';
 
 export interface PoolOptions {
   count: number;
@@ -25,6 +25,8 @@ export interface PoolOptions {
   /** State changes are sent at most once per this window (as the snapshot manager coalesces them). */
   coalesceMs: number;
   state: () => StateData;
+  /** The signed zones' keys the primary holds. */
+  keys: () => WorkerZoneKeys[];
   cookieSecrets: readonly Buffer[];
   dns: readonly ListenAddress[];
 }
@@ -97,7 +99,9 @@ export class WorkerPool {
   private onMessage(s: Slot, worker: Worker, m: FromWorker): void {
     switch (m.type) {
       case 'hello':
-        // It builds its first snapshot from this before it binds: a new worker never answers with old state.
+        // It builds its first snapshot from these before it binds: a new worker never answers with old state,
+        // nor a signed zone without its keys.
+        this.send(worker, { type: 'keys', zones: this.o.keys() });
         this.send(worker, { type: 'state', data: this.o.state() });
         return;
       case 'ready':
@@ -151,6 +155,11 @@ export class WorkerPool {
       this.pending = undefined;
       this.broadcast({ type: 'state', data: this.o.state() });
     }, this.o.coalesceMs);
+  }
+
+  /** The signed zones' keys changed (read for a newly signed zone, or a rollover): every worker gets them now. */
+  keysChanged(): void {
+    this.broadcast({ type: 'keys', zones: this.o.keys() });
   }
 
   /** Zones (`geo` false) or the GeoIP databases and networks (`geo` true) changed: each worker re-reads them. */

@@ -22,7 +22,8 @@ import { queryLogObserver } from './net/query-log.js';
 import { SnapshotManager } from './snapshot/manager.js';
 import { StateCache } from './store/state-cache.js';
 import type { StateData } from './store/types.js';
-import { WORKER_INIT_ENV, workerNodeId, type FromWorker, type ToWorker, type WorkerInit } from './worker-messages.js';
+import { parseZoneKeys, ZoneKeyring } from './store/dnssec-keys.js';
+import { WORKER_INIT_ENV, workerNodeId, type FromWorker, type ToWorker, type WorkerInit, type WorkerZoneKeys } from './worker-messages.js';
 
 export function isDnsWorker(): boolean {
   return cluster.isWorker && process.env[WORKER_INIT_ENV] !== undefined;
@@ -33,10 +34,11 @@ function send(m: FromWorker): void {
   if (process.connected) process.send?.(m, undefined, undefined, () => {});
 }
 
-/** The primary's first state message (asked for with hello), before anything is built. */
-function firstState(): Promise<StateData> {
+/** The primary's first state message (asked for with hello), and the zone keys it sends first, before anything is built. */
+function firstState(keyring: ZoneKeyring): Promise<StateData> {
   return new Promise((resolve) => {
     const onMessage = (m: ToWorker) => {
+      if (m.type === 'keys') putKeys(keyring, m.zones);
       if (m.type !== 'state') return;
       process.off('message', onMessage);
       resolve(m.data);
@@ -44,6 +46,13 @@ function firstState(): Promise<StateData> {
     process.on('message', onMessage);
     send({ type: 'hello' });
   });
+}
+
+/** Keeps the zone keys the primary sent; true when any changed. */
+function putKeys(keyring: ZoneKeyring, zones: readonly WorkerZoneKeys[]): boolean {
+  let changed = false;
+  for (const z of zones) if (keyring.put(z.apex, z.algorithm, z.text, parseZoneKeys(z.apex, z.text, z.algorithm))) changed = true;
+  return changed;
 }
 
 export async function runWorker(base: ServeOptions, rootLog: Logger): Promise<void> {
@@ -70,8 +79,16 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
   const geo = createLocator(opts.geoip, opts.networks);
   if (!geo.locator) throw new Error(describeErrors(geo.errors));
   const cache = new StateCache();
-  cache.apply({ kind: 'resync', data: await firstState() });
-  const mgr = new SnapshotManager(zones.zoneSet, { nodeId: workerNodeId(opts.nodeId, slot), locator: geo.locator, cache, log: log.child({ module: 'snapshot' }) });
+  // Only the primary reads the store; signed zones' keys come from it, like the state.
+  const keyring = new ZoneKeyring(undefined);
+  cache.apply({ kind: 'resync', data: await firstState(keyring) });
+  const mgr = new SnapshotManager(zones.zoneSet, {
+    nodeId: workerNodeId(opts.nodeId, slot),
+    locator: geo.locator,
+    cache,
+    keys: (apex) => keyring.get(apex),
+    log: log.child({ module: 'snapshot' }),
+  });
   const holder = mgr.holder;
 
   const telemetry = new DnsTelemetry(opts.nodeId, false);
@@ -104,6 +121,9 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
       case 'state':
         cache.apply({ kind: 'resync', data: m.data });
         mgr.rebuildState();
+        return;
+      case 'keys':
+        if (putKeys(keyring, m.zones)) mgr.applyZoneSet(holder.current().zoneSet);
         return;
       case 'reload':
         if (m.geo) {

@@ -242,6 +242,25 @@ describe('the key', () => {
   });
 });
 
+describe('rollover requests that are refused', () => {
+  test('a bad or too short duration is 400 naming the field; an unsigned zone is 409; nothing starts', async () => {
+    const post = (ts: TestServer, body: string) =>
+      fetch(`${ts.api}/v1/zones/${APEX}/dnssec/rollover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const [body, field] of [
+      ['{"propagation":"soon"}', 'propagation'],
+      ['{"parentWait":"-1d"}', 'parentWait'],
+      // Shorter than two key polls (30 s each): another node might sign with a key it never published.
+      ['{"propagation":"1s"}', 'propagation'],
+    ] as const) {
+      const res = await post(signed, body);
+      assert.equal(res.status, 400, body);
+      assert.equal(((await res.json()) as { field: string }).field, field, body);
+    }
+    assert.equal(((await (await fetch(`${signed.api}/v1/zones/${APEX}/dnssec`)).json()) as { phase: string }).phase, 'stable');
+    assert.equal((await post(unsigned, '{}')).status, 409);
+  });
+});
+
 describe('nodes sharing one Redis', () => {
   let redis: RedisServer;
   before(async () => {
@@ -262,6 +281,42 @@ describe('nodes sharing one Redis', () => {
       assert.deepEqual(ka, kb);
       // And the key is not the one of a node with a store of its own.
       assert.notDeepEqual(ka, await dnskeyOf(signed));
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  test('agree on the keys after a rollover started on one of them (the other reads it), and refuse a second one', async () => {
+    const url = redis.namespacedUrl('dnssec-roll');
+    const extras = { dnssecKeyPollMs: 200 };
+    const [a, b] = await Promise.all([
+      startTestServer({ 'zone.yaml': SIGNED_ZONE }, { args: ['--redis', url], nodeId: 'a', extras }),
+      startTestServer({ 'zone.yaml': SIGNED_ZONE }, { args: ['--redis', url], nodeId: 'b', extras }),
+    ]);
+    try {
+      const first = await dnskeyOf(a);
+      const post = (ts: TestServer) =>
+        fetch(`${ts.api}/v1/zones/${APEX}/dnssec/rollover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"parentWait":"1h"}' });
+      const started = await post(a);
+      assert.equal(started.status, 202, await started.text());
+      // Node b learns it from Redis (its key poll), without being told.
+      const tagsOf = async (ts: TestServer) => {
+        const r = await tcpQuery(ts.tcp, { name: APEX, type: RRType.DNSKEY, edns: { flags: EDNS_DO } });
+        return r.answers.filter((x) => x.type === RRType.DNSKEY).map((x) => (x.data as OpaqueData).raw.toString('hex')).sort();
+      };
+      const deadline = Date.now() + 30_000;
+      while ((await tagsOf(b)).length < 2) {
+        assert.ok(Date.now() < deadline, 'node b publishes the new key');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.deepEqual(await tagsOf(b), await tagsOf(a));
+      assert.ok((await tagsOf(a)).includes(first.toString('hex')), 'the old key stays published');
+      const [ia, ib] = await Promise.all([a, b].map(async (ts) => (await fetch(`${ts.api}/v1/zones/${APEX}/dnssec`)).json()));
+      assert.deepEqual(ib, ia, 'same keys, states, phase and next step on both nodes');
+      assert.equal((ia as { phase: string }).phase, 'publish');
+      const second = await post(b);
+      assert.equal(second.status, 409, 'a rollover started on another node is running');
+      assert.doesNotMatch(JSON.stringify(ia), /privateKey|PRIVATE/i);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

@@ -8,19 +8,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EDNS_DO, RRType } from '../src/wire/constants.js';
-import { decodeMessage, type DecodedMessage } from '../src/wire/decode.js';
-import { buildQuery, udpRaw } from './helpers/dns-client.js';
-import { freePort } from './helpers/redis.js';
+import { RRType } from '../src/wire/constants.js';
+import type { DecodedMessage } from '../src/wire/decode.js';
 import { runCliAsync } from './helpers/process.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { resolveVia as resolve, SKIP_UNBOUND as SKIP, startUnbound as startZoneUnbound, type Unbound } from './helpers/unbound.js';
 
-const UNBOUND = '/usr/sbin/unbound';
-const SKIP = existsSync(UNBOUND) ? false : `${UNBOUND} is missing (apt-get install -y unbound)`;
 const DELV = '/usr/bin/delv';
 const SKIP_DELV = existsSync(DELV) ? SKIP : `${DELV} is missing (apt-get install -y bind9-dnsutils)`;
 const Z = 'val.example.test';
@@ -32,7 +29,9 @@ soa: { mname: ns1.${Z}, rname: hostmaster.${Z}, serial: 1, minimum: 60 }
 ns: [ns1.${Z}]
 records:
   ns1: { A: [192.0.2.53] }
-  "@": { TXT: ["signed"] }
+  "@": { TXT: ["signed"], MX: ["10 mail"] }
+  mail: { A: [192.0.2.25], AAAA: ["2001:db8::25"] }
+  _https._tcp: { SRV: ["10 5 443 edge"] }
   edge: { A: [192.0.2.80] }
   "*.wild": { A: [192.0.2.99] }
 regions:
@@ -44,83 +43,16 @@ services:
   via-cdn: { policy: failover, regions: [cdn], ttl: 30 }
 `;
 
-interface Unbound {
-  port: number;
-  stop(): Promise<void>;
-  log(): string;
-}
+const addresses = (m: DecodedMessage) => m.answers.filter((a) => a.type === RRType.A).map((a) => (a.data as { address: string }).address);
 
 const dirs: string[] = [];
-
-async function startUnbound(anchor: string, server: TestServer): Promise<Unbound> {
-  const dir = mkdtempSync(join(tmpdir(), 'gslb-unbound-'));
-  dirs.push(dir);
-  const port = await freePort();
-  writeFileSync(join(dir, 'anchor'), anchor + '\n');
-  const conf = `server:
-  interface: 127.0.0.1
-  port: ${port}
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  val-log-level: 2
-  module-config: "validator iterator"
-  do-not-query-localhost: no
-  chroot: ""
-  username: ""
-  directory: "${dir}"
-  pidfile: ""
-  trust-anchor-file: "${join(dir, 'anchor')}"
-  access-control: 127.0.0.0/8 allow
-  outgoing-interface: 127.0.0.1
-  local-zone: "test." nodefault
-  cache-max-ttl: 0
-  cache-max-negative-ttl: 0
-  qname-minimisation: no
-stub-zone:
-  name: "${Z}"
-  stub-addr: ${server.udp.host}@${server.udp.port}
-remote-control:
-  control-enable: no
-`;
-  writeFileSync(join(dir, 'unbound.conf'), conf);
-  const child: ChildProcess = spawn(UNBOUND, ['-d', '-c', join(dir, 'unbound.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await udpRaw({ host: '127.0.0.1', port }, buildQuery({ name: `ns1.${Z}`, type: RRType.A, flags: 0x0100 }), 500).catch(() => undefined);
-    if (r) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`unbound did not start:\n${log}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return {
-    port,
-    log: () => log,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((res) => child.once('exit', res));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
-}
-
-/** A query through unbound (RD, DO): the decoded answer and whether AD was set. */
-async function resolve(u: Unbound, name: string, type: number): Promise<{ msg: DecodedMessage; ad: boolean }> {
-  const raw = await udpRaw({ host: '127.0.0.1', port: u.port }, buildQuery({ name, type, flags: 0x0100, edns: { flags: EDNS_DO, udpSize: 1232 } }), 5000);
-  assert.ok(raw, `unbound answered ${name}`);
-  return { msg: decodeMessage(raw), ad: (raw.readUInt16BE(2) & 0x0020) !== 0 };
-}
-
-const addresses = (m: DecodedMessage) => m.answers.filter((a) => a.type === RRType.A).map((a) => (a.data as { address: string }).address);
+const startUnbound = (anchor: string, server: TestServer) => startZoneUnbound(Z, anchor, server.udp);
 
 let ts: TestServer | undefined;
 let other: TestServer | undefined;
 let unbound: Unbound | undefined;
+/** Returns the additional section too; it keeps only what validated there (val-clean-additional, the default). */
+let full: Unbound | undefined;
 let tampered: Unbound | undefined;
 let anchor = '';
 
@@ -132,6 +64,7 @@ before(async () => {
   // The DNSKEY line of `gslb dnssec ds` is the trust anchor (a DS line would do as well).
   anchor = ds.stdout.split('\n').find((l) => / IN DNSKEY /.test(l))!;
   unbound = await startUnbound(anchor, ts);
+  full = await startZoneUnbound(Z, anchor, ts.udp, ['minimal-responses: no']);
   // The same zone with a key of its own (its own data directory), behind the first server's anchor.
   other = await startTestServer({ 'zone.yaml': ZONE });
   tampered = await startUnbound(anchor, other);
@@ -139,6 +72,7 @@ before(async () => {
 
 after(async () => {
   await unbound?.stop();
+  await full?.stop();
   await tampered?.stop();
   await ts?.stop();
   await other?.stop();
@@ -165,6 +99,18 @@ describe('through unbound, validating', { skip: SKIP }, () => {
       else check(msg);
     }
     assert.deepEqual(failures, [], `unbound log:\n${unbound!.log()}`);
+  });
+
+  test('MX and SRV answers carry their in-zone targets\' addresses, signed: unbound validates and keeps them', async () => {
+    for (const [name, type, target, want] of [
+      [Z, RRType.MX, `mail.${Z}`, ['192.0.2.25', '2001:db8::25']],
+      [`_https._tcp.${Z}`, RRType.SRV, `edge.${Z}`, ['192.0.2.80']],
+    ] as const) {
+      const { msg, ad } = await resolve(full!, name, type);
+      assert.ok(msg.rcode === 0 && ad, `${name}: AD`);
+      const extra = msg.additional.filter((r) => r.name === target && (r.type === RRType.A || r.type === RRType.AAAA));
+      assert.deepEqual(extra.map((r) => (r.data as { address: string }).address).sort(), [...want].sort(), `${name}: the additional addresses\n${full!.log()}`);
+    }
   });
 
   test('after the chosen region is drained, the new answer validates too', async () => {

@@ -6,22 +6,27 @@
  * Loopback only, random ports.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseWorkers } from '../src/config.js';
-import { RRType } from '../src/wire/constants.js';
+import { EDNS_DO, RRType } from '../src/wire/constants.js';
 import { decodeMessage, type DecodedMessage } from '../src/wire/decode.js';
 import { buildQuery, ecsOption, rrText, udpRaw, type Target } from './helpers/dns-client.js';
 import { writeGeoFixture } from './helpers/geo-fixture.js';
-import { runCli, startServe, type ServeProcess } from './helpers/process.js';
+import { runCli, runCliAsync, startServe, type ServeProcess } from './helpers/process.js';
 import { EXAMPLE_ZONE } from './helpers/server.js';
+import { resolveVia, SKIP_UNBOUND, startUnbound, type Unbound } from './helpers/unbound.js';
+import { verifyRRset } from '../src/dnssec/rrsig.js';
+import { dnskeyRdata } from '../src/dnssec/dnskey.js';
+import type { OpaqueData } from '../src/wire/records.js';
 
 const NODE = 'wk';
 const NSID = { code: 3, data: Buffer.alloc(0) };
 const LONDON = ecsOption('81.2.69.0', 24); // nearest region: eu-west (198.51.100.10)
 const EU_WEST = '198.51.100.10';
+const APEX = 'gslb.example.test';
 
 let work: string;
 let proc: ServeProcess;
@@ -154,19 +159,67 @@ describe('--workers parsing', () => {
   });
 });
 
-describe('--workers with a signed zone', () => {
-  test('is refused at start, naming the flag and the reason, and nothing keeps running', () => {
+describe('--workers with a signed zone', { skip: SKIP_UNBOUND }, () => {
+  test('both workers sign with the keys the primary read, unbound validates, and a rollover reaches them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gslb-workers-signed-'));
+    let signedProc: ServeProcess | undefined;
+    let unbound: Unbound | undefined;
     try {
-      mkdirSync(join(dir, 'zones'));
-      mkdirSync(join(dir, 'data'));
       const signed = EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ED25519 }\n');
       assert.notEqual(signed, EXAMPLE_ZONE, 'the example zone gained the dnssec key');
-      writeFileSync(join(dir, 'zones', 'example.yaml'), signed);
-      const r = runCli(['serve', '--workers', '2', '--zones', join(dir, 'zones'), '--data', join(dir, 'data'), '--dns', '127.0.0.1:0', '--api', '127.0.0.1:0']);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.match(r.stdout + r.stderr, /--workers 2: signed zones \(dnssec:\) are served by one process for now; use --workers 1/);
+      writeFileSync(join(dir, 'example.yaml'), signed);
+      const args = ['--zones', dir, '--dns', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', join(dir, 'data'), '--geoip', writeGeoFixture(dir), '--node-id', NODE];
+      signedProc = await startServe([...args, '--workers', '2'], { startTimeoutMs: 60_000 });
+      const target = { host: '127.0.0.1', port: signedProc.dnsPorts[0]! };
+      const signedApi = `http://127.0.0.1:${signedProc.apiPort}`;
+      const ds = await runCliAsync(['dnssec', 'ds', APEX, '--api', signedApi]);
+      assert.equal(ds.status, 0, ds.stderr);
+      const dnskeyLine = ds.stdout.split('\n').find((l) => / IN DNSKEY /.test(l))!;
+      const [, , , , flags, , algorithm, ...key] = dnskeyLine.split(/\s+/);
+      const dnskey = dnskeyRdata(Number(flags), Number(algorithm), Buffer.from(key.join(''), 'base64'));
+      const askSigned = async (name: string, type: number) => {
+        const q = buildQuery({ name, type, edns: { flags: EDNS_DO, udpSize: 4096, options: [NSID, LONDON] } });
+        const reply = (await udpRaw(target, q, 200)) ?? (await udpRaw(target, q, 2000));
+        assert.ok(reply, `${name} answered`);
+        return decodeMessage(reply);
+      };
+      // From fresh source ports until both workers have answered; each answer's signature verifies.
+      const by = new Set<string>();
+      for (let i = 0; i < 200 && by.size < 2; i++) {
+        const msg = await askSigned(`app.${APEX}`, RRType.A);
+        const a = msg.answers.filter((r) => r.type === RRType.A);
+        const sig = msg.answers.find((r) => r.type === RRType.RRSIG);
+        assert.ok(a.length > 0 && sig, `a signed answer from ${answeredBy(msg)}`);
+        const rrset = { owner: a[0]!.name, type: RRType.A, ttl: a[0]!.ttl, records: a.map((r) => r.data) };
+        assert.ok(verifyRRset(rrset, (sig.data as OpaqueData).raw, dnskey, Date.now() / 1000), `the RRSIG from ${answeredBy(msg)} verifies with the published key`);
+        by.add(answeredBy(msg));
+      }
+      assert.deepEqual([...by].sort(), [`${NODE}/w1`, `${NODE}/w2`]);
+
+      // unbound asks from its own random ports (so both workers), with the published DNSKEY as anchor.
+      unbound = await startUnbound(APEX, dnskeyLine, target);
+      const failures: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        for (const [name, type] of [[`app.${APEX}`, RRType.A], [`www.${APEX}`, RRType.A], [`missing-${i}.${APEX}`, RRType.A], [APEX, RRType.DNSKEY]] as const) {
+          const { msg, ad } = await resolveVia(unbound, name, type);
+          if (msg.rcode !== 0 || !ad) failures.push(`${name}: rcode ${msg.rcode} AD ${ad}`);
+        }
+      }
+      assert.deepEqual(failures, [], unbound.log());
+
+      // A rollover started at the primary's API: both workers publish the new key beside the old one.
+      const roll = await fetch(`${signedApi}/v1/zones/${APEX}/dnssec/rollover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(roll.status, 202, await roll.text());
+      const twoKeys = new Set<string>();
+      const deadline = Date.now() + 30_000;
+      while (twoKeys.size < 2) {
+        assert.ok(Date.now() < deadline, `both workers publish two keys (so far: ${[...twoKeys].join(', ')})`);
+        const msg = await askSigned(APEX, RRType.DNSKEY);
+        if (msg.answers.filter((r) => r.type === RRType.DNSKEY).length === 2) twoKeys.add(answeredBy(msg));
+      }
     } finally {
+      await unbound?.stop();
+      await signedProc?.stop('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

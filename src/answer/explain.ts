@@ -4,6 +4,7 @@
  * decision cache, so that the decision is made in full, reasons included), and the very Decision it used is
  * reported next to the decoded answer. Explain cannot disagree with DNS because it is DNS.
  */
+import { phaseOf } from '../snapshot/signing.js';
 import { isIP } from 'node:net';
 import { EdnsOption, Rcode, rcodeName, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
@@ -130,9 +131,12 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
 function signatureInfo(snap: Snapshot, name: string): Pick<ExplainResult, 'dnssec'> {
   const signing = findZone(snap, name)?.signing;
   if (!signing) return {};
-  const w = signatureWindow(Date.now() / 1000, { validitySeconds: signing.validitySeconds });
+  const now = Date.now();
+  const w = signatureWindow(now / 1000, { validitySeconds: signing.validitySeconds });
   const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-  return { dnssec: { keyTag: signing.key.keyTag, algorithm: signing.key.algorithm, inception: iso(w.inception), expiration: iso(w.expiration) } };
+  // The key that signs now: during a rollover, the phase's (which moves with the clock, not with snapshots).
+  const key = phaseOf(signing, now).signer;
+  return { dnssec: { keyTag: key.keyTag, algorithm: key.algorithm, inception: iso(w.inception), expiration: iso(w.expiration) } };
 }
 
 function maskText(addr: string, family: 4 | 6, prefix: number): string {

@@ -155,6 +155,7 @@ export class Responder {
     };
     const a = this.signer.answer(zone, signing, q.qname, q.qtype, q.qnameEnd - HEADER_SIZE, steer, signatures);
     const res = this.res.start(a.rcode).records(a.body, a.an, a.ns, a.ar);
+    if (a.cuts) res.cutAt(a.cuts);
     if (a.aa) res.authoritative();
     if (a.decision) res.scope(Math.min(a.decision.scope, q.hasEcs ? q.ecs.sourcePrefix : 0));
     return res.build(q, msg, transport);

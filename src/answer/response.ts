@@ -66,6 +66,12 @@ export class ResponseBuilder {
     return this.records(plan.body, plan.an, plan.ns, plan.ar);
   }
 
+  /** Where the additional section of the records may be cut when the response is too big (a plan's `cuts`). */
+  cutAt(cuts: readonly AdditionalCut[]): this {
+    this.cuts = cuts;
+    return this;
+  }
+
   /** AA: we are the authority for the name. */
   authoritative(): this {
     this.aa = true;

@@ -12,7 +12,7 @@
  *
  * Signatures come from one SignatureCache per validity, shared by every snapshot: the records arrays passed in
  * are the snapshot's own (static RRsets) or kept per decision, so a warm answer finds its signature by identity.
- * Other additional data (glue of NS/MX answers) is left out of signed answers; it is optional (RFC 2181 9).
+ * NS/MX/SRV answers get their in-zone targets' A/AAAA in the additional section, signed, as unsigned ones do.
  */
 import type { SigningKey } from '../dnssec/algorithms.js';
 import { SignatureCache } from '../dnssec/cache.js';
@@ -20,8 +20,9 @@ import type { SignableData } from '../dnssec/canonical.js';
 import { nodataNsec, nxnameNsec, referralNsec } from '../dnssec/denial.js';
 import type { Decision } from '../routing/decision.js';
 import type { EndpointIndex } from '../model/indexes.js';
-import { writeAdditional, staticLookup, type ZoneView } from '../snapshot/plans.js';
-import type { AnswerPlan, NameNode, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
+import { additionalTargets, writeAdditional, staticLookup, type ZoneView } from '../snapshot/plans.js';
+import type { AdditionalCut, AnswerPlan, NameNode, SigningPhase, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
+import { phaseOf } from '../snapshot/signing.js';
 import { HEADER_SIZE, Rcode, RRType } from '../wire/constants.js';
 import { isInZone, wireLength } from '../wire/name.js';
 import type { RecordData, ResourceRecord } from '../wire/records.js';
@@ -30,7 +31,7 @@ import { covering } from './covering.js';
 import { TwoGenerationMap } from '../util/two-generations.js';
 
 /** What the response builder writes after the question: a plan's header fields and bytes, made per query. */
-export interface SignedBody extends Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body'> {
+export interface SignedBody extends Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body' | 'cuts'> {
   /** The steering decision behind the answer, when a service answered. */
   decision: Decision | undefined;
 }
@@ -49,7 +50,8 @@ const NSEC_GENERATION = 4096;
 interface Pass {
   w: BlockWriter;
   signing: ZoneSigning;
-  key: SigningKey;
+  /** The keys' phase at `now`: which key signs, which are published (and sign the apex's key RRsets). */
+  phase: SigningPhase;
   cache: SignatureCache;
   /** False for a DO=0 query for the apex's keys: the records without RRSIGs. */
   signatures: boolean;
@@ -90,7 +92,9 @@ export class Signer {
   answer(zone: ZoneIndex, signing: ZoneSigning, qname: string, qtype: number, qnameLength: number, steer: Steer, signatures = true): SignedBody {
     const w = new BlockWriter(HEADER_SIZE + qnameLength + 4);
     w.knowName(zone.apex, HEADER_SIZE + qnameLength - wireLength(zone.apex));
-    const p: Pass = { w, signing, key: signing.key, cache: this.cacheFor(signing.validitySeconds), signatures, now: this.clock() / 1000, an: 0, ns: 0 };
+    const nowMs = this.clock();
+    const phase = phaseOf(signing, nowMs);
+    const p: Pass = { w, signing, phase, cache: this.cacheFor(signing.validitySeconds), signatures, now: nowMs / 1000, an: 0, ns: 0 };
     const view: ZoneView = { zone: signing.zone, nodes: zone.nodes };
     const exact = zone.nodes.get(qname);
     let node = exact;
@@ -137,15 +141,16 @@ export class Signer {
       else p.an += this.rrset(p, owner, ownerName, RRType.HINFO, view.zone.ttl, RFC8482_HINFO);
       return this.done(p, undefined);
     }
-    const apexSet = node.name === view.zone.apex ? apexRRset(p.signing, qtype) : undefined;
+    const apexSet = node.name === view.zone.apex ? apexRRset(p.phase, qtype) : undefined;
     if (apexSet) {
-      p.an += this.rrset(p, owner, ownerName, qtype, view.zone.ttl, apexSet);
+      // Signed by every published key: during a rollover a resolver whose parent DS names either key validates it.
+      p.an += this.rrset(p, owner, ownerName, qtype, view.zone.ttl, apexSet, p.phase.published);
       return this.done(p, undefined);
     }
     const rrset = node.rrsets.get(qtype);
     if (rrset && rrset.length > 0) {
       p.an += this.rrset(p, owner, ownerName, qtype, rrset[0]!.ttl, this.dataOf(rrset));
-      return this.done(p, undefined);
+      return this.withAdditional(p, view, rrset);
     }
     return this.negative(p, ownerName, owner, typesAt(view, node, qtype), undefined);
   }
@@ -172,18 +177,42 @@ export class Signer {
     return { rcode: Rcode.NOERROR, aa: false, an: 0, ns, ar, body: p.w.finish(), decision: undefined };
   }
 
+  /**
+   * The answer with the signed A/AAAA of its NS/MX/SRV records' in-zone targets in the additional section, as
+   * the unsigned path has them; each RRset with its RRSIG, and a cut after each, so a response too big for the
+   * client drops whole signed RRsets from the end (RFC 2181 9) rather than being truncated.
+   */
+  private withAdditional(p: Pass, view: ZoneView, rrset: readonly ResourceRecord[]): SignedBody {
+    const targets = additionalTargets(view, rrset);
+    if (targets.length === 0) return this.done(p, undefined);
+    const cuts: AdditionalCut[] = [{ length: p.w.length, ar: 0 }];
+    let ar = 0;
+    for (const { target, sets } of targets) {
+      for (const set of sets) {
+        ar += this.rrset(p, target, target, set[0]!.data.type, set[0]!.ttl, this.dataOf(set));
+        cuts.push({ length: p.w.length, ar });
+      }
+    }
+    // The last cut is the whole body: nothing to gain from it.
+    cuts.pop();
+    return { ...this.done(p, undefined), ar, cuts };
+  }
+
   /** With compact denial every signed answer is NOERROR (RFC 9824 3.1: a missing name too). */
   private done(p: Pass, decision: Decision | undefined): SignedBody {
     return { rcode: Rcode.NOERROR, aa: true, an: p.an, ns: p.ns, ar: 0, body: p.w.finish(), decision };
   }
 
-  /** Writes the RRset and its RRSIG; returns how many records that is, for the section being written. */
-  private rrset(p: Pass, owner: string | number, ownerName: string, type: number, ttl: number, records: readonly SignableData[]): number {
+  /** Writes the RRset and its RRSIGs (one per key); returns how many records that is, for the section being written. */
+  private rrset(p: Pass, owner: string | number, ownerName: string, type: number, ttl: number, records: readonly SignableData[], keys?: readonly SigningKey[]): number {
     for (const data of records) p.w.record(owner, ttl, data);
     if (!p.signatures) return records.length;
-    const rrsig = p.cache.sign({ owner: ownerName, type, ttl, records }, p.key, p.signing.zone.apex, p.now);
-    p.w.record(owner, ttl, { type: RRType.RRSIG, raw: rrsig.rdata });
-    return records.length + 1;
+    const signers = keys ?? [p.phase.signer];
+    for (const key of signers) {
+      const rrsig = p.cache.sign({ owner: ownerName, type, ttl, records }, key, p.signing.zone.apex, p.now);
+      p.w.record(owner, ttl, { type: RRType.RRSIG, raw: rrsig.rdata });
+    }
+    return records.length + signers.length;
   }
 
   /** The NSEC at `name`: NXNAME without `types`; at a delegation (`atCut`) the one pointing beside the child. */
@@ -220,11 +249,11 @@ export class Signer {
   }
 }
 
-/** The apex's DNSSEC RRsets, made from the keys rather than the zone file. */
-function apexRRset(signing: ZoneSigning, qtype: number): SignableData[] | undefined {
-  if (qtype === RRType.DNSKEY) return signing.dnskey;
-  if (qtype === RRType.CDS) return signing.cds;
-  if (qtype === RRType.CDNSKEY) return signing.cdnskey;
+/** The apex's DNSSEC RRsets in the keys' current phase, made from the keys rather than the zone file. */
+function apexRRset(phase: SigningPhase, qtype: number): SignableData[] | undefined {
+  if (qtype === RRType.DNSKEY) return phase.dnskey;
+  if (qtype === RRType.CDS) return phase.cds;
+  if (qtype === RRType.CDNSKEY) return phase.cdnskey;
   return undefined;
 }
 

@@ -24,6 +24,15 @@ export interface ApiDeps {
   probers?: ProberRegistry;
   /** Why the node is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
+  /** Signed zones' keys (key rollover); without it no rollover can be started. */
+  dnssecKeys?: DnssecKeysApi;
+}
+
+/** What the rollover route needs of the zone keys (store/dnssec-keys-keeper.ts). */
+export interface DnssecKeysApi {
+  /** Records a rollover of the signed zone `apex` and serves it here; 'running' when one is under way. */
+  rollover(apex: string, timings: { propagationSeconds: number; parentWaitSeconds: number }): Promise<'started' | 'running'>;
+  rolloverDefaults: { propagationSeconds: number; parentWaitSeconds: number; minPropagationSeconds: number };
 }
 
 const defaults = new WeakMap<object, ProberRegistry>();

@@ -2,7 +2,7 @@
  * The zone file's `dnssec:` key: `{ algorithm: ECDSAP256SHA256 | ED25519, validity?: 14d }` (its schema is
  * schema/dnssec.ts); the validity's bounds are the rule here. Without the key a zone is unsigned.
  */
-import { parseDuration } from '../util/duration.js';
+import { durationSeconds } from '../util/duration.js';
 import type { Input } from './input.js';
 import { ZoneDnssecSchema } from './schema/dnssec.js';
 import type { ZoneDnssec } from './types.js';
@@ -13,23 +13,13 @@ const MIN_VALIDITY_SECONDS = 86_400;
 /** RFC 4034 3.1.5 serial arithmetic: a window must stay well under 2^31 seconds (~68 years); a year is plenty. */
 const MAX_VALIDITY_SECONDS = 366 * 86_400;
 
-/** `14d`, or any duration util/duration.ts reads (`36h`, a number of seconds): seconds, or undefined. */
-function validitySeconds(value: unknown): number | undefined {
-  if (typeof value === 'string') {
-    const days = /^(\d+)d$/.exec(value.trim());
-    if (days) return Number(days[1]) * 86_400;
-  }
-  const ms = parseDuration(value);
-  return ms === undefined ? undefined : Math.floor(ms / 1000);
-}
-
 /** The `dnssec` key of a zone file, or undefined (with a problem recorded at its path) when it is not valid. */
 export function readZoneDnssec(input: Input): ZoneDnssec | undefined {
   const d = input.as(ZoneDnssecSchema);
   if (!d) return undefined;
   let validity = DEFAULT_VALIDITY_SECONDS;
   if (d.validity !== undefined) {
-    const seconds = validitySeconds(d.validity);
+    const seconds = durationSeconds(d.validity);
     if (seconds === undefined || seconds < MIN_VALIDITY_SECONDS || seconds > MAX_VALIDITY_SECONDS) {
       return input.at('validity').issue('must be a duration from 1d to 366d (e.g. 14d)');
     }

@@ -12,7 +12,7 @@ import { buildAnswerPlan, buildNxdomainPlan, buildReferralPlan, staticLookup, ty
 import { PlanCache, type NameNode, type Snapshot, type ZoneIndex } from './types.js';
 import { carryDecisions } from './carry.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
-import type { SigningKey } from '../dnssec/algorithms.js';
+import type { ZoneKeys } from '../dnssec/rollover.js';
 import { zoneSigning } from './signing.js';
 
 /** What changes without the zone files changing: rebuilt cheaply by `withState`. */
@@ -28,8 +28,8 @@ export interface SnapshotState {
 export interface BuildOptions {
   version: number;
   nodeId: string;
-  /** The keys of a signed zone, signing key first (store/dnssec-keys.ts); a zone without keys is served unsigned. */
-  keys?: (apex: string) => readonly SigningKey[] | undefined;
+  /** The keys of a signed zone (store/dnssec-keys.ts); a zone without keys is served unsigned. */
+  keys?: (apex: string) => ZoneKeys | undefined;
   now?: number;
   state?: Partial<SnapshotState>;
 }
@@ -112,7 +112,7 @@ function indexZone(zoneSet: ZoneSet, zoneIdx: number, keys: BuildOptions['keys']
     node.other = planFor(0);
   }
   const signingKeys = zone.dnssec ? keys?.(zone.apex) : undefined;
-  const signing = signingKeys && signingKeys.length > 0 ? zoneSigning(zone, signingKeys) : undefined;
+  const signing = signingKeys && signingKeys.keys.length > 0 ? zoneSigning(zone, signingKeys) : undefined;
   return { apex: zone.apex, file: zone.file, nodes, nxdomain: new PlanCache((len) => buildNxdomainPlan(zone, len)), referrals, ...(signing ? { signing } : {}) };
 }
 

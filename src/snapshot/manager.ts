@@ -11,7 +11,7 @@ import type { StateCache } from '../store/state-cache.js';
 import type { ZoneSet } from '../model/types.js';
 import { buildSnapshot, withState, type SnapshotState } from './build.js';
 import { SnapshotHolder } from './holder.js';
-import type { SigningKey } from '../dnssec/algorithms.js';
+import type { ZoneKeys } from '../dnssec/rollover.js';
 import type { Snapshot } from './types.js';
 
 export interface ManagerDeps {
@@ -23,7 +23,7 @@ export interface ManagerDeps {
   coalesceMs?: number;
   now?: () => number;
   /** The keys of signed zones (store/dnssec-keys.ts ZoneKeyring), read before a zone set is applied. */
-  keys?: (apex: string) => readonly SigningKey[] | undefined;
+  keys?: (apex: string) => ZoneKeys | undefined;
   /** Told how long each rebuild took, for metrics. */
   onRebuild?: (kind: 'zones' | 'state', ms: number) => void;
 }

@@ -52,18 +52,9 @@ interface Additional {
  * without which the referral is truncated instead.
  */
 export function writeAdditional(w: BlockWriter, view: ZoneView, rrset: readonly ResourceRecord[], required?: (target: string) => boolean): Additional {
-  const glue: ResourceRecord[][][] = [];
-  const targets: string[] = [];
-  for (const rr of rrset) {
-    const d = rr.data;
-    const target = d.type === RRType.NS || d.type === RRType.SRV ? d.target : d.type === RRType.MX ? d.exchange : undefined;
-    if (target === undefined || targets.includes(target) || !isInZone(target, view.zone.apex)) continue;
-    const node = view.nodes.get(target);
-    const sets = [RRType.A, RRType.AAAA].map((type) => node?.rrsets.get(type) ?? []).filter((set) => set.length > 0);
-    if (sets.length === 0) continue;
-    targets.push(target);
-    glue.push(sets);
-  }
+  const found = additionalTargets(view, rrset);
+  const targets = found.map((f) => f.target);
+  const glue = found.map((f) => f.sets);
   let lastRequired = -1;
   if (required) targets.forEach((t, i) => (lastRequired = required(t) ? i : lastRequired));
   const cuts: AdditionalCut[] = lastRequired < 0 ? [{ length: w.length, ar: 0 }] : [];
@@ -78,6 +69,20 @@ export function writeAdditional(w: BlockWriter, view: ZoneView, rrset: readonly 
   // The last cut is the whole body: nothing to gain from it.
   cuts.pop();
   return { count, cuts };
+}
+
+/** The in-zone targets of NS/MX/SRV records in `rrset` that have addresses, each once, with their A and AAAA RRsets. */
+export function additionalTargets(view: ZoneView, rrset: readonly ResourceRecord[]): { target: string; sets: ResourceRecord[][] }[] {
+  const out: { target: string; sets: ResourceRecord[][] }[] = [];
+  for (const rr of rrset) {
+    const d = rr.data;
+    const target = d.type === RRType.NS || d.type === RRType.SRV ? d.target : d.type === RRType.MX ? d.exchange : undefined;
+    if (target === undefined || out.some((o) => o.target === target) || !isInZone(target, view.zone.apex)) continue;
+    const node = view.nodes.get(target);
+    const sets = [RRType.A, RRType.AAAA].map((type) => node?.rrsets.get(type) ?? []).filter((set) => set.length > 0);
+    if (sets.length > 0) out.push({ target, sets });
+  }
+  return out;
 }
 
 /** The node that answers for `name` inside the zone: exact, else the wildcard at its closest encloser. */

@@ -9,7 +9,7 @@ import type { DecisionCache } from '../routing/decision-cache.js';
 import type { LatencyTable } from '../geo/latency-table.js';
 import type { RegionIndex, ServiceIndex } from '../model/indexes.js';
 import type { Region, Service, Zone, ZoneSet } from '../model/types.js';
-import type { SigningKey } from '../dnssec/algorithms.js';
+import type { KeyPhase } from '../dnssec/rollover.js';
 import type { OpaqueData, RecordData } from '../wire/records.js';
 
 /** Bytes after the question, valid for one question length. */
@@ -96,19 +96,24 @@ export interface ZoneIndex {
   signing?: ZoneSigning;
 }
 
-/**
- * What signing a zone needs, made once per snapshot: the key, the apex's DNSSEC RRsets (each a stable array, so
- * the signature cache finds their signatures by identity) and the zone they belong to.
- */
-export interface ZoneSigning {
-  zone: Zone;
-  /** The key that signs (a CSK). */
-  key: SigningKey;
-  validitySeconds: number;
+/** One phase of the zone's keys (dnssec/rollover.ts), with the apex's DNSSEC RRsets as they are in it. */
+export interface SigningPhase extends KeyPhase {
   /** Every published key's DNSKEY, and its CDS / CDNSKEY copies for the parent (RFC 7344). */
   dnskey: OpaqueData[];
   cds: OpaqueData[];
   cdnskey: OpaqueData[];
+}
+
+/**
+ * What signing a zone needs, made once per snapshot: the key phases (a rollover moves through them by time,
+ * without a rebuild), the apex's DNSSEC RRsets per phase (each a stable array, so the signature cache finds
+ * their signatures by identity) and the zone they belong to.
+ */
+export interface ZoneSigning {
+  zone: Zone;
+  /** In time order; signing.ts `phaseOf` picks the one of a moment. */
+  phases: SigningPhase[];
+  validitySeconds: number;
   /** The apex SOA as one RRset, for negative answers (TTL: the negative TTL). */
   soa: RecordData[];
   negativeTtl: number;

@@ -1,13 +1,14 @@
 /**
  * Zone keys of the embedded store: `<data>/dnssec/<zone>.json`, mode 0600 in a 0700 directory. Created
  * atomically and only once: the file is written and fsynced under a temporary name, then hard-linked to its
- * final name, which fails when another process made it first; then the final file is what counts.
+ * final name, which fails when another process made it first. A replacement (a rollover) is written the same
+ * way and renamed over the file; the data directory belongs to one process (dir-lock.ts), so a queue in this
+ * process is all the compare-and-set needs.
  */
-import { mkdir, open, readFile, link, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, link, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import type { AlgorithmName, SigningKey } from '../dnssec/algorithms.js';
-import { newZoneKeys, parseZoneKeys, type ZoneKeyStore } from './dnssec-keys.js';
+import { dirname, join } from 'node:path';
+import type { ZoneKeyStore } from './dnssec-keys.js';
 import { zoneKeysFile } from './keys.js';
 
 function isCode(err: unknown, code: string): boolean {
@@ -16,6 +17,7 @@ function isCode(err: unknown, code: string): boolean {
 
 export class FileZoneKeys implements ZoneKeyStore {
   private readonly dir: string;
+  private queue: Promise<unknown> = Promise.resolve();
   constructor(private readonly dataDir: string) {
     this.dir = join(dataDir, 'dnssec');
   }
@@ -25,29 +27,57 @@ export class FileZoneKeys implements ZoneKeyStore {
     return zoneKeysFile(this.dataDir, zone);
   }
 
-  async getOrCreateZoneKeys(zone: string, algorithm: AlgorithmName): Promise<SigningKey[]> {
-    const file = this.fileOf(zone);
+  async read(zone: string): Promise<string | undefined> {
     try {
-      return parseZoneKeys(zone, await readFile(file, 'utf8'), algorithm);
+      return await readFile(this.fileOf(zone), 'utf8');
     } catch (err) {
-      if (!isCode(err, 'ENOENT')) throw err;
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw err;
     }
+  }
+
+  async create(zone: string, text: string): Promise<boolean> {
+    const file = this.fileOf(zone);
+    const tmp = await this.written(file, text);
+    try {
+      await link(tmp, file);
+      return true;
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+      return false;
+    } finally {
+      await unlink(tmp);
+    }
+  }
+
+  replace(zone: string, expected: string, text: string): Promise<boolean> {
+    const run = this.queue.then(async () => {
+      const file = this.fileOf(zone);
+      if ((await this.read(zone)) !== expected) return false;
+      await rename(await this.written(file, text), file);
+      const dir = await open(dirname(file), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      return true;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** `text` in a new fsynced file (mode 0600) beside `file`: its name. */
+  private async written(file: string, text: string): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     const fh = await open(tmp, 'wx', 0o600);
     try {
-      await fh.writeFile(JSON.stringify(newZoneKeys(algorithm)));
+      await fh.writeFile(text);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    try {
-      await link(tmp, file);
-    } catch (err) {
-      if (!isCode(err, 'EEXIST')) throw err;
-    } finally {
-      await unlink(tmp);
-    }
-    return parseZoneKeys(zone, await readFile(file, 'utf8'), algorithm);
+    return tmp;
   }
 }

@@ -9,3 +9,13 @@ export function parseDuration(value: unknown): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * UNITS[m[2]!]!;
 }
+
+/** Whole seconds of a duration that may also be in days (`14d`, as DNSSEC timings are): undefined when not one. */
+export function durationSeconds(value: unknown): number | undefined {
+  if (typeof value === 'string') {
+    const days = /^(\d+)d$/.exec(value.trim());
+    if (days) return Number(days[1]) * 86_400;
+  }
+  const ms = parseDuration(value);
+  return ms === undefined ? undefined : Math.floor(ms / 1000);
+}
