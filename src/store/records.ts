@@ -12,7 +12,7 @@ import type { TLocalizedValidationError } from 'typebox/error';
 import type { Logger } from 'pino';
 import { readRegionJson } from '../model/loader.js';
 import { latencyKey, parseProbeKey } from './keys.js';
-import type { LearnedLatency, RegionRegistration } from './types.js';
+import type { LearnedLatency, LoadReport, RegionRegistration } from './types.js';
 import type { DrainRecord, ProberState } from '../health/probe-state.js';
 
 /** What is wrong with a stored value: the dotted path inside it (`(value)`: the value as a whole) and why. */
@@ -60,6 +60,14 @@ const LatencySchema = Compile(
     rttMs: Type.Number({ minimum: 0 }),
     samples: Type.Integer({ minimum: 1 }),
     updatedAt: Time,
+  }),
+);
+
+const LoadSchema = Compile(
+  Type.Object({
+    region: Type.String({ minLength: 1 }),
+    utilization: Type.Number({ minimum: 0, maximum: 1 }),
+    at: Time,
   }),
 );
 
@@ -146,6 +154,13 @@ export function readLatency(value: unknown, key?: string): Read<LearnedLatency> 
   if (r.value && key !== undefined && latencyKey(r.value.client, r.value.region) !== key) {
     return { problem: { field: WHOLE, message: `filed under "${key}", not under its client|region` } };
   }
+  return r;
+}
+
+/** `region`, when given, is where the value was filed: it must be the report's own region. */
+export function readLoad(value: unknown, region?: string): Read<LoadReport> {
+  const r = check(LoadSchema, value);
+  if (r.value && region !== undefined && r.value.region !== region) return { problem: { field: 'region', message: `is "${r.value.region}", filed under "${region}"` } };
   return r;
 }
 
