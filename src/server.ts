@@ -71,6 +71,8 @@ export interface ServerExtras {
   udpBatch?: BatchListenOptions;
   /** With `--redis`: how often the node re-reads the whole shared state (default 10 s). */
   resyncMs?: number;
+  /** How long a load report counts (default 60 s; tests make it short to see reports go stale). */
+  loadFreshMs?: number;
 }
 
 function createStore(opts: ServeOptions, log: Logger, resyncMs: number | undefined): Store {
@@ -135,6 +137,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     cache,
     log: log.child({ module: 'snapshot' }),
     ...(extras.coalesceMs !== undefined ? { coalesceMs: extras.coalesceMs } : {}),
+    ...(extras.loadFreshMs !== undefined ? { loadFreshMs: extras.loadFreshMs } : {}),
     // Telemetry needs the manager's holder, so it is created just after; rebuilds only happen later.
     onRebuild: (kind, ms) => rebuildObserver?.(kind, ms),
   });

@@ -72,6 +72,8 @@ export interface Service {
   answers: number;
   whenAllDown: WhenAllDown;
   toleranceMs: number;
+  /** Load shedding (routing/shed.ts): utilization at which shedding starts, and at which every client is shed. */
+  shed?: { from: number; to: number };
 }
 
 export type LatencyClient =

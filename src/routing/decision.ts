@@ -44,6 +44,11 @@ export interface Candidate {
   /** Where the RTT came from: `cidr 198.51.100.0/24 (zone)`, `country DE (measured)`, `distance 5432 km`. */
   rttSource?: string;
   distanceKm?: number;
+  /** With `shed`: the region's reported utilization (fresh reports only). */
+  utilization?: number;
+  /** With `shed`: the share of the region's clients shed at that utilization, and whether this client is one. */
+  shedShare?: number;
+  shedThisClient?: boolean;
   chosen: boolean;
 }
 

@@ -23,6 +23,8 @@ export interface SnapshotState {
   apiRegions: readonly Region[];
   /** Health, or how to compute it for the regions the snapshot will hold. */
   health: HealthView | ((regions: Map<string, RegionIndex>) => HealthView);
+  /** Regions' utilization from fresh load reports. */
+  utilization: ReadonlyMap<string, number>;
 }
 
 export interface BuildOptions {
@@ -153,6 +155,7 @@ function indexServices(zoneSet: ZoneSet, apiRegions: readonly Region[]): { regio
 }
 
 const allUp = () => ALL_UP;
+const NO_LOAD: ReadonlyMap<string, number> = new Map();
 
 function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snapshot) {
   const apiRegions = state.apiRegions ?? prev?.apiRegions ?? [];
@@ -162,7 +165,8 @@ function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snap
   const given = state.health ?? (prev ? () => prev.health : allUp);
   const health = typeof given === 'function' ? given(regions) : given;
   const latency = state.measured || !prev ? new LatencyTable(zoneSet.latency, state.measured ?? []) : prev.latency;
-  const parts = { locator, regions, services, health, latency };
+  const utilization = state.utilization ?? prev?.utilization ?? NO_LOAD;
+  const parts = { locator, regions, services, health, latency, utilization };
   // Same zones: the decisions this change cannot affect stay cached (carry.ts).
   const decisions = prev && prev.zoneSet === zoneSet ? carryDecisions(prev, parts, DECISION_CACHE_SIZE) : new DecisionCache(DECISION_CACHE_SIZE);
   return { apiRegions, ...parts, decisions };

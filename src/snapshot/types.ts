@@ -129,6 +129,8 @@ export interface Snapshot {
   locator: Locator;
   latency: LatencyTable;
   health: HealthView;
+  /** Regions' utilization from fresh load reports (`POST /v1/load`). */
+  utilization: ReadonlyMap<string, number>;
   /**
    * Decisions per (service, family, client block). A state rebuild hands it on to the next snapshot minus what
    * its change can affect (carry.ts); this snapshot's then holds nothing more.

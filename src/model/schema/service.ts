@@ -18,5 +18,11 @@ export const ServiceSchema = Closed({
       [X_ERROR]: tolerance,
     }),
   ),
+  shed: Type.Optional(
+    Closed(
+      { from: Type.Number({ minimum: 0, maximum: 1 }), to: Type.Number({ minimum: 0, maximum: 1 }) },
+      { description: "as a region's reported utilization goes from `from` to `to`, a growing share of its clients goes to their next best region" },
+    ),
+  ),
 });
 export type ServiceInput = Static<typeof ServiceSchema>;
