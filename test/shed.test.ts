@@ -24,6 +24,7 @@ regions:
 services:
   app: { policy: latency, regions: [near, mid, far], shed: { from: 0.8, to: 1.0 } }
   plain: { policy: latency, regions: [near, mid, far] }
+  guarded: { policy: latency, regions: [near, mid, far], max-error-ratio: 0.05 }
 latency:
   - { client: "10.0.0.0/8", region: near, rtt: 10 }
   - { client: "10.0.0.0/8", region: mid, rtt: 20 }
@@ -177,6 +178,46 @@ describe('load shedding over DNS', () => {
       assert.equal(res.status, 400, JSON.stringify(reports));
       assert.equal(body.field, field, `${JSON.stringify(reports)}: ${body.error}`);
     }
+  });
+});
+
+describe('passive health: max-error-ratio', () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ 'z.yaml': ZONE }, { args: ['--api-token', TOKEN], extras: { coalesceMs: 20 } });
+  });
+  after(async () => ts?.stop());
+
+  const guarded = async () => {
+    const res = await fetch(`${ts.api}/v1/explain?name=guarded.${Z}&type=A&ecs=10.0.0.0/24`);
+    const body = (await res.json()) as { candidates: { region: string; healthy: boolean; health: string }[]; answer: { region: string }; reason: string };
+    return { near: body.candidates.find((c) => c.region === 'near')!, answer: body.answer.region, reason: body.reason };
+  };
+
+  test('a region above the ratio fails for that service, with the rise/fall hysteresis of checks (rise 2, fall 3)', async () => {
+    // Each report gets its own utilization, so the test can wait for the snapshot that holds it.
+    const steps: [errorRatio: number, nearUp: boolean][] = [
+      [0.1, false], // the first report decides, as a prober's first check result does
+      [0, false],
+      [0, true], // 2 good reports: rise
+      [0.2, true],
+      [0.2, true],
+      [0.2, false], // 3 bad reports: fall
+    ];
+    for (const [i, [errorRatio, up]] of steps.entries()) {
+      const utilization = (i + 1) / 100;
+      const res = await postLoad(ts, [{ region: 'near', utilization, errorRatio }]);
+      assert.equal(res.status, 200);
+      await untilUtilization(ts, 'near', utilization);
+      const g = await guarded();
+      assert.equal(g.near.healthy, up, `step ${i} (errorRatio ${errorRatio}): ${JSON.stringify(g)}`);
+      assert.equal(g.answer, up ? 'near' : 'mid');
+      if (!up) assert.match(g.near.health, /^down \(passive\): error ratio 0\.\d+ above max-error-ratio 0\.05/);
+    }
+    // A service without max-error-ratio is not affected.
+    const plain = (await (await fetch(`${ts.api}/v1/explain?name=plain.${Z}&type=A&ecs=10.0.0.0/24`)).json()) as { answer: { region: string } };
+    assert.equal(plain.answer.region, 'near');
+    assert.equal((await postLoad(ts, [{ region: 'near', utilization: 0.5, errorRatio: 2 }])).status, 400);
   });
 });
 

@@ -48,6 +48,7 @@ export function readService(input: Input, name: string, zone: string): ServiceRe
       whenAllDown: s['when-all-down'] ?? d.whenAllDown,
       toleranceMs,
       ...(s.shed ? { shed: s.shed } : {}),
+      ...(s['max-error-ratio'] !== undefined ? { maxErrorRatio: s['max-error-ratio'] } : {}),
     },
     refs,
   };

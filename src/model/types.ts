@@ -74,6 +74,8 @@ export interface Service {
   toleranceMs: number;
   /** Load shedding (routing/shed.ts): utilization at which shedding starts, and at which every client is shed. */
   shed?: { from: number; to: number };
+  /** Passive health: a region reporting a higher errorRatio (POST /v1/load) fails for this service. */
+  maxErrorRatio?: number;
 }
 
 export type LatencyClient =

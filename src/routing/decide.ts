@@ -58,14 +58,16 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
     const h = snap.health.region(r.region.name);
     const families = { ipv4: eligibility(r, 'ipv4', h), ipv6: eligibility(r, 'ipv6', h) };
     const own = families[family];
+    // Passive health (max-error-ratio): the region's own error ratio fails it for this service.
+    const passive = service.maxErrorRatio === undefined ? undefined : snap.passiveDown.get(`${service.name}|${r.region.name}`);
     return {
       region: r.region.name,
-      healthy: own.eligible,
+      healthy: own.eligible && passive === undefined,
       hasFamily: own.endpoints > 0,
       families,
       drained: h.drained,
-      health: h.reason,
-      unstable: h.unstable,
+      health: passive === undefined ? h.reason : `${passive}; ${h.reason}`,
+      unstable: h.unstable || passive !== undefined,
       weight: r.region.weight,
       bias: r.region.bias,
       chosen: false,
@@ -253,6 +255,7 @@ function passedOverFor(
     const better = score === undefined ? i < regions.indexOf(chosen) : chosenScore !== undefined && (score(r) ?? Infinity) < chosenScore;
     if (!better) return;
     if (!c.hasFamily) out.push(`no ${label} endpoints in ${c.region}`);
+    else if (!failOpen && c.families[family].eligible) out.push(`${c.region} ${c.health.split(';')[0]}`);
     else if (!failOpen) out.push(`${label} down in ${c.region} (${c.families[family].reason.replace(/^down: /, '')})`);
   });
   return out.join(', ');

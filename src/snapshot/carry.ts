@@ -22,6 +22,7 @@ export interface DecisionInputs {
   health: HealthView;
   latency: LatencyTable;
   utilization: ReadonlyMap<string, number>;
+  passiveDown: ReadonlyMap<string, string>;
   decisions: DecisionCache;
 }
 
@@ -40,6 +41,7 @@ export function carryDecisions(prev: DecisionInputs, next: Omit<DecisionInputs, 
     const svc = byOrdinal[ordinal];
     if (!svc || svc.regions.some((r) => unhealthy.has(r.region.name))) return 'drop';
     if (svc.service.shed && svc.regions.some((r) => loaded.has(r.region.name))) return 'drop';
+    if (svc.service.maxErrorRatio !== undefined && svc.regions.some((r) => prev.passiveDown.has(`${svc.service.name}|${r.region.name}`) !== next.passiveDown.has(`${svc.service.name}|${r.region.name}`))) return 'drop';
     if (svc.service.policy !== 'latency' || latency.length === 0) return 'keep';
     const places = new Set<number>();
     for (const { client: c, region } of latency) {

@@ -61,6 +61,7 @@ export class SnapshotManager {
       apiRegions: cache.apiRegions(),
       health: (regions) => computeHealth(regions, cache.probeIndex(), cache.state.drains, now),
       utilization: cache.utilization(now, this.loadFreshMs),
+      passiveDown: cache.passiveDown(now, this.loadFreshMs),
     };
   }
 

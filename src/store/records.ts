@@ -38,20 +38,19 @@ const Count = Type.Integer({ minimum: 0 });
 
 const DrainSchema = Compile(Type.Object({ since: Time, reason: Type.Optional(Type.String()) }));
 
-const ProberStateSchema = Compile(
-  Type.Object({
-    up: Type.Boolean(),
-    okStreak: Count,
-    failStreak: Count,
-    at: Time,
-    since: Time,
-    // The Lua machine has always read a missing count as 0: so does this.
-    transitions: Type.Optional(Count),
-    rttMs: Type.Optional(Type.Number({ minimum: 0 })),
-    lastError: Type.Optional(Type.String()),
-    lastErrorAt: Type.Optional(Time),
-  }),
-);
+const ProberStateSchemaObject = Type.Object({
+  up: Type.Boolean(),
+  okStreak: Count,
+  failStreak: Count,
+  at: Time,
+  since: Time,
+  // The Lua machine has always read a missing count as 0: so does this.
+  transitions: Type.Optional(Count),
+  rttMs: Type.Optional(Type.Number({ minimum: 0 })),
+  lastError: Type.Optional(Type.String()),
+  lastErrorAt: Type.Optional(Time),
+});
+const ProberStateSchema = Compile(ProberStateSchemaObject);
 
 const LatencySchema = Compile(
   Type.Object({
@@ -67,6 +66,8 @@ const LoadSchema = Compile(
   Type.Object({
     region: Type.String({ minLength: 1 }),
     utilization: Type.Number({ minimum: 0, maximum: 1 }),
+    errorRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    passive: Type.Optional(Type.Record(Type.String(), ProberStateSchemaObject)),
     at: Time,
   }),
 );
@@ -160,8 +161,13 @@ export function readLatency(value: unknown, key?: string): Read<LearnedLatency> 
 /** `region`, when given, is where the value was filed: it must be the report's own region. */
 export function readLoad(value: unknown, region?: string): Read<LoadReport> {
   const r = check(LoadSchema, value);
-  if (r.value && region !== undefined && r.value.region !== region) return { problem: { field: 'region', message: `is "${r.value.region}", filed under "${region}"` } };
-  return r;
+  if (!r.value) return r;
+  if (region !== undefined && r.value.region !== region) return { problem: { field: 'region', message: `is "${r.value.region}", filed under "${region}"` } };
+  const { passive, ...rest } = r.value;
+  if (!passive) return { value: rest };
+  const states: Record<string, ProberState> = {};
+  for (const [service, s] of Object.entries(passive)) states[service] = { ...s, transitions: s.transitions ?? 0 };
+  return { value: { ...rest, passive: states } };
 }
 
 /** `name`, when given, is where the value was filed: it must be the registration's own name. */

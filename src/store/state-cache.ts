@@ -11,6 +11,7 @@ import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
 import { isLoadFresh } from './load.js';
+import { passiveFailure } from '../health/passive.js';
 import { probeChangeMatters, resyncDiff } from './resync-diff.js';
 import { endpointKey, latencyKey, probeKey, splitProbeKey } from './keys.js';
 import { emptyState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
@@ -179,6 +180,19 @@ export class StateCache {
   utilization(now: number, freshMs: number): Map<string, number> {
     const out = new Map<string, number>();
     for (const r of this.data.load.values()) if (isLoadFresh(r, now, freshMs)) out.set(r.region, r.utilization);
+    return out;
+  }
+
+  /** Passive health failures from fresh load reports, by `${service}|${region}`, with the reason. */
+  passiveDown(now: number, freshMs: number): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.data.load.values()) {
+      if (!r.passive || !isLoadFresh(r, now, freshMs)) continue;
+      for (const [service, s] of Object.entries(r.passive)) {
+        const why = passiveFailure(s);
+        if (why !== undefined) out.set(`${service}|${r.region}`, why);
+      }
+    }
     return out;
   }
 

@@ -31,6 +31,13 @@ export interface LoadReport {
   region: string;
   /** 0..1 */
   utilization: number;
+  /** 0..1: the region's own share of failed requests (its L7 load balancer's 5xx ratio), when reported. */
+  errorRatio?: number;
+  /**
+   * Passive health per service with `max-error-ratio` (by service name): errorRatio above it is a failed
+   * check, through the same rise/fall machine (health/machine.ts) as active checks.
+   */
+  passive?: Record<string, ProberState>;
   at: number;
 }
 

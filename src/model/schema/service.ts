@@ -18,6 +18,9 @@ export const ServiceSchema = Closed({
       [X_ERROR]: tolerance,
     }),
   ),
+  'max-error-ratio': Type.Optional(
+    Type.Number({ minimum: 0, maximum: 1, description: 'a region whose reported errorRatio (POST /v1/load) is above this fails, with the rise/fall of its checks' }),
+  ),
   shed: Type.Optional(
     Closed(
       { from: Type.Number({ minimum: 0, maximum: 1 }), to: Type.Number({ minimum: 0, maximum: 1 }) },
