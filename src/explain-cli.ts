@@ -74,8 +74,9 @@ export function formatExplain(r: ExplainResult): string {
       c.rttSource ?? '',
       // Per-family eligibility: a region answers A only with enough IPv4 endpoints up, AAAA with IPv6.
       c.families ? `${familyCell(c.families.ipv4)}/${familyCell(c.families.ipv6)}` : '',
+      loadCell(c),
     ]);
-    const header = [' ', 'region', 'health', 'rtt', 'bias', 'weight', 'source', 'A/AAAA'];
+    const header = [' ', 'region', 'health', 'rtt', 'bias', 'weight', 'source', 'A/AAAA', r.candidates.some((c) => c.utilization !== undefined) ? 'load' : ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) lines.push('  ' + row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
     for (const c of r.candidates) if (c.fenced !== undefined) lines.push(`  fenced out: ${c.region} (${c.fenced})`);
@@ -86,6 +87,13 @@ export function formatExplain(r: ExplainResult): string {
   lines.push(`why: ${r.reason}`);
   if (r.dnssec) lines.push(`dnssec: signed by key ${r.dnssec.keyTag} (${r.dnssec.algorithm}), signatures valid ${r.dnssec.inception} to ${r.dnssec.expiration}`);
   return lines.join('\n') + '\n';
+}
+
+/** With `shed`: the reported utilization, the share shed at it, and whether this client is in that share. */
+function loadCell(c: { utilization?: number; shedShare?: number; shedThisClient?: boolean }): string {
+  if (c.utilization === undefined) return '';
+  if (!c.shedShare) return `${c.utilization}`;
+  return `${c.utilization}, ${Math.round(c.shedShare * 100)}% shed${c.shedThisClient ? ', this client too' : ''}`;
 }
 
 function familyCell(f: { endpoints: number; eligible: boolean }): string {

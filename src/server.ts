@@ -73,6 +73,8 @@ export interface ServerExtras {
   resyncMs?: number;
   /** How often signed zones' keys are re-read from the store (default 30 s); a rollover's propagation is at least twice it. */
   dnssecKeyPollMs?: number;
+  /** How long a load report counts (default 60 s; tests make it short to see reports go stale). */
+  loadFreshMs?: number;
 }
 
 function createStore(opts: ServeOptions, log: Logger, resyncMs: number | undefined): Store {
@@ -149,6 +151,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     cache,
     log: log.child({ module: 'snapshot' }),
     ...(extras.coalesceMs !== undefined ? { coalesceMs: extras.coalesceMs } : {}),
+    ...(extras.loadFreshMs !== undefined ? { loadFreshMs: extras.loadFreshMs } : {}),
     // Telemetry needs the manager's holder, so it is created just after; rebuilds only happen later.
     onRebuild: (kind, ms) => rebuildObserver?.(kind, ms),
   });

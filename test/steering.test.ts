@@ -979,6 +979,71 @@ describe('endpoints', () => {
   });
 });
 
+describe('consistent endpoint choice: weighted rendezvous hashing per client subnet', () => {
+  const FIVE = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5'];
+  const SUBNETS = 10_000;
+  const subnet = (i: number) => client(`10.${i >> 8}.${i & 0xff}.0`, 24);
+  const firstsOf = (snap: Snapshot, service = 'app') => Array.from({ length: SUBNETS }, (_, i) => run(snap, subnet(i), { service, rng: seededRng(i) }).endpoints[0]?.address);
+  const zone = (endpoints: EndpointSpec[]): ZoneSpec => ({
+    regions: { frankfurt: { endpoints } },
+    services: { app: { policy: 'latency', regions: ['frankfurt'], answers: 1 }, pair: { policy: 'latency', regions: ['frankfurt'], answers: 2 } },
+  });
+
+  test('removing one of 5 endpoints moves only its own clients: about 1/5 of 10 000 subnets', () => {
+    const before = firstsOf(build(zone(FIVE.map((address) => ({ address })))));
+    const after = firstsOf(build(zone(FIVE.filter((a) => a !== '192.0.2.3').map((address) => ({ address })))));
+    let moved = 0;
+    before.forEach((b, i) => {
+      if (b === after[i]) return;
+      moved++;
+      assert.equal(b, '192.0.2.3', `subnet ${i} moved from ${b} to ${after[i]}, not from the endpoint that left`);
+    });
+    assert.ok(Math.abs(moved / SUBNETS - 0.2) <= 0.02, `${moved} of ${SUBNETS} subnets moved, expected about ${SUBNETS / 5}`);
+  });
+
+  test('adding a sixth endpoint takes about 1/6 of the subnets, each from wherever it was', () => {
+    const before = firstsOf(build(zone(FIVE.map((address) => ({ address })))));
+    // Listed first: a choice that depends on list order would reshuffle every subnet.
+    const after = firstsOf(build(zone(['192.0.2.6', ...FIVE].map((address) => ({ address })))));
+    let moved = 0;
+    before.forEach((b, i) => {
+      if (b === after[i]) return;
+      moved++;
+      assert.equal(after[i], '192.0.2.6');
+    });
+    assert.ok(Math.abs(moved / SUBNETS - 1 / 6) <= 0.02, `${moved} of ${SUBNETS} moved`);
+  });
+
+  test('weights 1:2:3:0 give first places in proportion; the same subnet always gets the same endpoints', () => {
+    const weights = [1, 2, 3, 0];
+    const snap = build(zone(weights.map((weight, i) => ({ address: FIVE[i]!, weight }))));
+    const got = shares(firstsOf(snap));
+    weights.forEach((w, i) => assertShare(got, FIVE[i]!, w / 6, 0.02));
+    for (let i = 0; i < 200; i++) {
+      const d = run(snap, subnet(i * 41), { service: 'pair', rng: seededRng(i) });
+      const again = run(build(zone(weights.map((weight, j) => ({ address: FIVE[j]!, weight })))), client(`10.${(i * 41) >> 8}.${(i * 41) & 0xff}.77`), { service: 'pair', rng: () => 0.99 });
+      assert.deepEqual(addrs(again), addrs(d));
+      assert.equal(d.endpoints.length, 2);
+      assert.ok(!addrs(d).includes(FIVE[3]!));
+    }
+  });
+
+  test('tolerance sharing: a region leaving the shared group moves only the subnets it had', () => {
+    const latency: LatencySpec[] = ['us-east', 'frankfurt', 'dublin'].map((region, i) => ({ client: '10.0.0.0/8', region, rtt: 20 + i }));
+    const services = { app: { policy: 'latency' as const, regions: ['us-east', 'frankfurt', 'dublin'], tolerance: 50 } };
+    const regionsOf = (snap: Snapshot) => Array.from({ length: SUBNETS }, (_, i) => regionOf(run(snap, subnet(i), { rng: seededRng(i) })));
+    const before = regionsOf(build({ services, latency }));
+    const after = regionsOf(build({ services, latency }, { health: { drained: ['us-east'] } }));
+    let moved = 0;
+    before.forEach((b, i) => {
+      if (b === after[i]) return;
+      moved++;
+      assert.equal(b, 'us-east', `subnet ${i} moved from ${b} to ${after[i]}`);
+    });
+    assert.ok(Math.abs(moved / SUBNETS - 1 / 3) <= 0.02, `${moved} of ${SUBNETS} moved`);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // When all regions are down
 // ---------------------------------------------------------------------------------------------------------

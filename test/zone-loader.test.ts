@@ -318,6 +318,16 @@ describe('defaults', () => {
     assert.equal(geo?.toleranceMs, 7);
     assert.equal(w?.policy, 'weighted');
   });
+
+  test('shed and max-error-ratio are read; shed.to must be above shed.from, ratios within 0..1', () => {
+    const head = ['regions:', ...region('a'), 'services:'];
+    const set = ok(load(zone(...head, '  app: { regions: [a], shed: { from: 0.7, to: 0.9 }, max-error-ratio: 0.05 }')));
+    assert.deepEqual(set.zones[0]!.services[0]!.shed, { from: 0.7, to: 0.9 });
+    assert.equal(set.zones[0]!.services[0]!.maxErrorRatio, 0.05);
+    assertOnlyError(load(zone(...head, '  app:', '    regions: [a]', '    shed: { from: 0.9, to: 0.8 }')), 13, 'must be above from (0.9)');
+    assertError(load(zone(...head, '  app:', '    regions: [a]', '    shed: { from: 0.8, to: 1.5 }')), 13, '1');
+    assertError(load(zone(...head, '  app:', '    regions: [a]', '    max-error-ratio: 2')), 13, '1');
+  });
 });
 
 describe('YAML-level errors', () => {

@@ -110,7 +110,7 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
     snapshotVersion: snap.version,
     client: { address: ecs ? ecs.text : peerAddress, ...(ecs ? { ecs: `${ecs.text}/${ecs.prefix}` } : {}), via: ecs ? 'ecs' : 'resolver', location },
     ...(svc
-      ? { service: { name: svc.name, policy: svc.policy, ttl: svc.ttl, answers: svc.answers, whenAllDown: svc.whenAllDown, toleranceMs: svc.toleranceMs } }
+      ? { service: { name: svc.name, policy: svc.policy, ttl: svc.ttl, answers: svc.answers, whenAllDown: svc.whenAllDown, toleranceMs: svc.toleranceMs, ...(svc.shed ? { shed: svc.shed } : {}) } }
       : {}),
     candidates: why?.candidates ?? [],
     answer: {

@@ -12,6 +12,7 @@ import { describeBodyError, installJsonParser, JSON_BODY_LIMIT } from './json-li
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerDnssecRoutes } from './routes/dnssec.js';
 import { registerLatencyRoutes } from './routes/latency.js';
+import { registerLoadRoutes } from './routes/load.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registerRegionRoutes } from './routes/regions.js';
 import { registerStatusRoutes } from './routes/status.js';
@@ -122,6 +123,7 @@ function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   registerLatencyRoutes(app, deps);
+  registerLoadRoutes(app, deps);
   registerRegionRoutes(app, deps);
   registerProbeRoutes(app, deps);
   registerExplainRoutes(app, deps);

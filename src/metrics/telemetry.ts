@@ -3,7 +3,8 @@
  * prom-client only when scraped; everything else is read from the current snapshot at scrape time.
  * Names follow Prometheus conventions: `gslb_…_total` counters, base units (seconds), bounded labels.
  * This class owns the counters the rest of the server bumps; the families are declared by concern in
- * dns-metrics.ts (the query path), health-metrics.ts and state-metrics.ts (store, snapshot, reloads, API).
+ * dns-metrics.ts (the query path), health-metrics.ts, load-metrics.ts and state-metrics.ts (store, snapshot,
+ * reloads, API).
  */
 import type { Histogram } from 'prom-client';
 import type { TransitionTracker } from '../snapshot/transitions.js';
@@ -11,6 +12,7 @@ import type { SnapshotHolder } from '../snapshot/holder.js';
 import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../model/reloader.js';
 import { DnsTelemetry } from './dns-telemetry.js';
 import { registerHealthMetrics, type ProberCounts } from './health-metrics.js';
+import { registerLoadMetrics } from './load-metrics.js';
 import { registerStateMetrics } from './state-metrics.js';
 
 export interface TelemetryDeps {
@@ -41,6 +43,7 @@ export class Telemetry extends DnsTelemetry {
     super(deps.nodeId, true);
     const registers = [this.registry];
     registerHealthMetrics(registers, { ...deps, probeReports: this.probeReports, probePrune: this.probePrune });
+    registerLoadMetrics(registers, deps.holder);
     const { reloads, reloadRejections, bodyRejections } = this;
     this.rebuildDuration = registerStateMetrics(registers, { ...deps, reloads, reloadRejections, bodyRejections });
   }

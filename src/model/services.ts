@@ -31,6 +31,10 @@ export function readService(input: Input, name: string, zone: string): ServiceRe
       `${count} AAAA records make a ${aaaaAnswerBytes(name, count)}-byte answer for ${name}, more than ${OUR_UDP_PAYLOAD} bytes (the EDNS UDP size); at most ${maxAnswersThatFit(name)}`,
     );
   const toleranceMs = readTolerance(input.at('tolerance'));
+  const shed = input.at('shed');
+  const to = shed.at('to');
+  const [fromValue, toValue] = [shed.at('from').number(), to.number()];
+  if (fromValue !== undefined && toValue !== undefined && toValue <= fromValue) to.issue(`must be above from (${fromValue})`);
   const s = input.as(ServiceSchema);
   if (!s || toleranceMs === undefined || !input.clean) return { refs };
   return {
@@ -45,6 +49,8 @@ export function readService(input: Input, name: string, zone: string): ServiceRe
       toleranceMs,
       ...(s.geofence !== undefined ? { geofence: s.geofence } : {}),
       ...(s.unverified !== undefined ? { unverified: s.unverified } : {}),
+      ...(s.shed ? { shed: s.shed } : {}),
+      ...(s['max-error-ratio'] !== undefined ? { maxErrorRatio: s['max-error-ratio'] } : {}),
     },
     refs,
   };

@@ -88,6 +88,10 @@ export interface Service {
   geofence?: Geofence;
   /** Cold start of its regions' endpoints when the region does not say; absent: `serve`. */
   unverified?: ColdStart;
+  /** Load shedding (routing/shed.ts): utilization at which shedding starts, and at which every client is shed. */
+  shed?: { from: number; to: number };
+  /** Passive health: a region reporting a higher errorRatio (POST /v1/load) fails for this service. */
+  maxErrorRatio?: number;
 }
 
 export type LatencyClient =

@@ -14,6 +14,7 @@
  * (14 bytes a bucket). A new key takes the least recently used bucket of its set, so a flood from millions
  * of spoofed networks costs no memory; it can only evict (and so un-limit) buckets, never grow the table.
  */
+import { fmix32 } from '../util/hash.js';
 
 /** What kind of response is being limited. */
 export const ResponseKind = { ANSWER: 0, NXDOMAIN: 1, REFERRAL: 2, ERROR: 3 } as const;
@@ -90,8 +91,8 @@ export class RateLimiter {
     const tail = (kind << 8) | address.length;
     h1 = Math.imul(h1 ^ tail, 0x01000193) ^ nameHash;
     h2 = Math.imul(h2 ^ tail, 0x5bd1e995) ^ Math.imul(nameHash, 0x9e3779b1);
-    h1 = fmix(h1);
-    const fingerprint = (fmix(h2) | 1) >>> 0; // never 0, which marks an empty bucket
+    h1 = fmix32(h1);
+    const fingerprint = (fmix32(h2) | 1) >>> 0; // never 0, which marks an empty bucket
     const now = (this.nowMs() - this.epoch) >>> 0;
 
     const set = (h1 & (this.slots - 1)) & ~(WAYS - 1);
@@ -127,16 +128,6 @@ export class RateLimiter {
     this.slips[slot] = n;
     return n === 0 ? RrlAction.SLIP : RrlAction.DROP;
   }
-}
-
-/** murmur3's finaliser: spreads every input bit over the result. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** FNV-1a of a question (canonical name and type), for answer buckets. */

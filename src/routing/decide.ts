@@ -12,9 +12,11 @@ import type { Candidate, Client, Decision, DecisionWhy, FamilyEligibility } from
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
 import { subnetHash, weightedOrder, weightedPick } from './select.js';
-import { seededRng, type Rng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
 import { fenced, fencedPool, fenceRegions, type Fence } from './geofence.js';
 import { settledFirst, waitsForRise } from './cold-start.js';
+import { rendezvousOrder, rendezvousPick } from './rendezvous.js';
+import { applyShedding } from './shed.js';
 
 /** Clients in one /24 (IPv4) or /56 (IPv6) share tie-breaks and endpoint rotation, so caches do not flap. */
 export const STICKY_PREFIX = { 4: 24, 6: 56 } as const;
@@ -59,14 +61,16 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
     const wait = waitsForRise(r, service);
     const families = { ipv4: eligibility(r, 'ipv4', h, wait), ipv6: eligibility(r, 'ipv6', h, wait) };
     const own = families[family];
+    // Passive health (max-error-ratio): the region's own error ratio fails it for this service.
+    const passive = service.maxErrorRatio === undefined ? undefined : snap.passiveDown.get(`${service.name}|${r.region.name}`);
     const c: Candidate = {
       region: r.region.name,
-      healthy: own.eligible,
+      healthy: own.eligible && passive === undefined,
       hasFamily: own.endpoints > 0,
       families,
       drained: h.drained,
-      health: h.reason,
-      unstable: h.unstable,
+      health: passive === undefined ? h.reason : `${passive}; ${h.reason}`,
+      unstable: h.unstable || passive !== undefined,
       weight: r.region.weight,
       bias: r.region.bias,
       chosen: false,
@@ -172,6 +176,24 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   let reason: string;
   let sticky = false;
   const indexOf = (r: RegionIndex) => svc.regions.indexOf(r);
+  const shedFrom: string[] = [];
+  // Regions shed from are passed over for load, not for health: passedOverFor must not call them down.
+  const healthy = eligible;
+  if (service.shed) {
+    const shed = applyShedding(eligible, service.shed, snap.utilization, subnetHash(client.address, stickyBits, service.name + '\u0000shed'));
+    for (const r of svc.regions) {
+      const u = snap.utilization.get(r.region.name);
+      if (u !== undefined) candidates[indexOf(r)]!.utilization = u;
+    }
+    for (const [name, s] of shed.shares) {
+      const c = candidates.find((x) => x.region === name)!;
+      c.shedShare = Math.round(s.share * 1000) / 1000;
+      c.shedThisClient = s.shed;
+      if (s.shed) shedFrom.push(`${name} (utilization ${c.utilization}, ${Math.round(s.share * 100)}% of its clients shed)`);
+    }
+    eligible = shed.kept;
+    if (shed.perBlock) sticky = true;
+  }
   const score = (r: RegionIndex): number | undefined => {
     const c = candidates[indexOf(r)]!;
     return c.rttMs === undefined ? undefined : c.rttMs - c.bias;
@@ -199,13 +221,14 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
         reason = `lowest estimated RTT (${policy === 'geo' ? 'nearest' : 'latency'})`;
       } else {
         sticky = true;
-        region = weightedPick(close, (r) => r.region.weight, seededRng(subnetHash(client.address, stickyBits, service.name)))!;
+        // Rendezvous: a region leaving the group moves only the subnets it had, the others keep theirs.
+        region = rendezvousPick(close, (r) => r.region.name, (r) => r.region.weight, subnetHash(client.address, stickyBits, service.name))!;
         reason = `${close.length} regions within ${service.toleranceMs} ms of the best share by weight; this client subnet's share`;
       }
     }
   }
   candidates[indexOf(region)]!.chosen = true;
-  const passedOver = passedOverFor(family, region, eligible, failOpen, svc.regions, candidates, policy === 'failover' ? undefined : score);
+  const passedOver = passedOverFor(family, region, healthy, failOpen, svc.regions, candidates, policy === 'failover' ? undefined : score);
 
   const name = region.region.name;
   const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
@@ -213,22 +236,26 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   const usable = failOpen ? up : settledFirst(snap.health, name, up, waitsForRise(region, service));
   // Choosing some of the endpoints (or one CNAME target) rotates them per client /24 or /56.
   if (located && usable.length > (hostsOnly ? 1 : service.answers)) sticky = true;
-  if (located) {
+  // A shed decision depends on the client block even when the policy is not located.
+  if (located || sticky) {
     if (sticky) scope = Math.max(scope, stickyBits);
     if (policy === 'latency') scope = snap.latency.allCidr.narrowScope(client.address, client.family, scope);
     scope = Math.min(scope, client.sourcePrefix);
   }
-  // Its own stream, not the region draw's: with one seed the endpoint order reused the value that picked the
-  // region, so within a tolerance group each region's subnets favoured one endpoint (12% / 38% instead of 25% /
-  // 25%). When every usable endpoint is answered the order is drawn for the whole block the decision holds for,
-  // as every client in it gets this decision from the cache; a /24's own order would depend on who asked first.
-  const order = located ? seededRng(subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), service.name + '\u0000endpoints')) : rng;
+  // Endpoints by weighted rendezvous hashing of the client block (rendezvous.ts), salted apart from the region
+  // choice so that within a tolerance group each region's subnets spread over all of its endpoints. When every
+  // usable endpoint is answered the order is that of the whole block the decision holds for, as every client in
+  // it gets this decision from the cache; a /24's own order would depend on who asked first. Unlocated policies
+  // rotate per query (their answers have scope 0).
+  const seed = subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), service.name + '\u0000endpoints');
+  const order = (list: readonly EndpointIndex[]) => (located ? rendezvousOrder(list, endpointKey, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng));
   let endpoints: EndpointIndex[] = [];
   let cname: EndpointIndex | undefined;
-  if (usable.length > 0 && !hostsOnly) endpoints = weightedOrder(usable, (e) => e.weight, order).slice(0, service.answers);
-  else if (usable.length > 0) cname = weightedOrder(usable, (e) => e.weight, order)[0];
+  if (usable.length > 0 && !hostsOnly) endpoints = order(usable).slice(0, service.answers);
+  else if (usable.length > 0) cname = order(usable)[0];
 
   if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
+  if (shedFrom.length > 0) reason = `this client subnet is shed from ${shedFrom.join(', ')}; ${reason}`;
   if (fenceNote) reason = `${fenceNote}; ${reason}`;
   if (coldNote) reason = `${coldNote}; ${reason}`;
   if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
@@ -237,6 +264,9 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   why.reason = reason;
   return { region, endpoints, cname, ttl, scope, why };
 }
+
+const endpointKey = (e: EndpointIndex) => e.address;
+const endpointWeight = (e: EndpointIndex) => e.weight;
 
 /** One family of a region as a candidate: its answering endpoints, their health, the drain. */
 function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth, wait: boolean): FamilyEligibility {
@@ -276,6 +306,7 @@ function passedOverFor(
     const better = score === undefined ? i < regions.indexOf(chosen) : chosenScore !== undefined && (score(r) ?? Infinity) < chosenScore;
     if (!better) return;
     if (!c.hasFamily) out.push(`no ${label} endpoints in ${c.region}`);
+    else if (!failOpen && c.families[family].eligible) out.push(`${c.region} ${c.health.split(';')[0]}`);
     else if (!failOpen) out.push(`${label} down in ${c.region} (${c.families[family].reason.replace(/^down: /, '')})`);
   });
   return out.join(', ');

@@ -50,6 +50,11 @@ export interface Candidate {
   waiting?: true;
   /** Why the geofence keeps this region from the client: `serves continent:EU; client in US`. */
   fenced?: string;
+  /** With `shed`: the region's reported utilization (fresh reports only). */
+  utilization?: number;
+  /** With `shed`: the share of the region's clients shed at that utilization, and whether this client is one. */
+  shedShare?: number;
+  shedThisClient?: boolean;
   chosen: boolean;
 }
 

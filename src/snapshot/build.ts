@@ -23,6 +23,10 @@ export interface SnapshotState {
   apiRegions: readonly Region[];
   /** Health, or how to compute it for the regions the snapshot will hold. */
   health: HealthView | ((regions: Map<string, RegionIndex>) => HealthView);
+  /** Regions' utilization from fresh load reports. */
+  utilization: ReadonlyMap<string, number>;
+  /** Passive health failures by `${service}|${region}`. */
+  passiveDown: ReadonlyMap<string, string>;
 }
 
 export interface BuildOptions {
@@ -153,6 +157,8 @@ function indexServices(zoneSet: ZoneSet, apiRegions: readonly Region[]): { regio
 }
 
 const allUp = () => ALL_UP;
+const NO_LOAD: ReadonlyMap<string, number> = new Map();
+const NO_FAILURES: ReadonlyMap<string, string> = new Map();
 
 function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snapshot) {
   const apiRegions = state.apiRegions ?? prev?.apiRegions ?? [];
@@ -162,7 +168,9 @@ function stateParts(state: Partial<SnapshotState>, zoneSet: ZoneSet, prev?: Snap
   const given = state.health ?? (prev ? () => prev.health : allUp);
   const health = typeof given === 'function' ? given(regions) : given;
   const latency = state.measured || !prev ? new LatencyTable(zoneSet.latency, state.measured ?? []) : prev.latency;
-  const parts = { locator, regions, services, health, latency };
+  const utilization = state.utilization ?? prev?.utilization ?? NO_LOAD;
+  const passiveDown = state.passiveDown ?? prev?.passiveDown ?? NO_FAILURES;
+  const parts = { locator, regions, services, health, latency, utilization, passiveDown };
   // Same zones: the decisions this change cannot affect stay cached (carry.ts).
   const decisions = prev && prev.zoneSet === zoneSet ? carryDecisions(prev, parts, DECISION_CACHE_SIZE) : new DecisionCache(DECISION_CACHE_SIZE);
   return { apiRegions, ...parts, decisions };

@@ -2,7 +2,8 @@
  * Which cached decisions a state rebuild keeps. A decision depends on the client's location data, the
  * candidate regions' health (per family: eligible, drained, unstable, which endpoints are up or waiting) and, for the
  * latency policy, the latency table. So a health change drops the decisions of the services that use a region
- * whose health changed, and keeps the rest; a latency change drops the decisions of latency services whose
+ * whose health changed, and keeps the rest (a load change: those of the services with `shed` over a region whose
+ * utilization changed); a latency change drops the decisions of latency services whose
  * client block meets a changed CIDR entry or whose client is in a changed country or continent. New location
  * data or re-indexed regions and services (an API registration) start a fresh cache.
  */
@@ -20,6 +21,8 @@ export interface DecisionInputs {
   services: Map<string, ServiceIndex>;
   health: HealthView;
   latency: LatencyTable;
+  utilization: ReadonlyMap<string, number>;
+  passiveDown: ReadonlyMap<string, string>;
   decisions: DecisionCache;
 }
 
@@ -28,6 +31,7 @@ export function carryDecisions(prev: DecisionInputs, next: Omit<DecisionInputs, 
   if (next.locator !== prev.locator || next.services !== prev.services || next.regions !== prev.regions) return new DecisionCache(generation);
   const unhealthy = prev.health === next.health ? new Set<string>() : healthChanges(prev.health, next.health, next.regions);
   const latency = prev.latency === next.latency ? [] : latencyChanges(prev.latency, next.latency);
+  const loaded = loadChanges(prev.utilization, next.utilization);
   // Any CIDR entry also narrows every latency service's ECS scopes, whichever region it is for.
   const cidrs: Cidr[] = [];
   for (const m of latency) if (m.client.kind === 'cidr') cidrs.push(m.client);
@@ -36,6 +40,8 @@ export function carryDecisions(prev: DecisionInputs, next: Omit<DecisionInputs, 
   return prev.decisions.carry((ordinal): CarryPlan => {
     const svc = byOrdinal[ordinal];
     if (!svc || svc.regions.some((r) => unhealthy.has(r.region.name))) return 'drop';
+    if (svc.service.shed && svc.regions.some((r) => loaded.has(r.region.name))) return 'drop';
+    if (svc.service.maxErrorRatio !== undefined && svc.regions.some((r) => prev.passiveDown.has(`${svc.service.name}|${r.region.name}`) !== next.passiveDown.has(`${svc.service.name}|${r.region.name}`))) return 'drop';
     if (svc.service.policy !== 'latency' || latency.length === 0) return 'keep';
     const places = new Set<number>();
     for (const { client: c, region } of latency) {
@@ -65,6 +71,15 @@ function healthKey(view: HealthView, name: string, r: RegionIndex): string {
   key += ':';
   for (const e of r.answering.ipv6) key += endpoint(e);
   return key;
+}
+
+/** Regions whose utilization (as shedding reads it) was reported anew, changed or went stale. */
+function loadChanges(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Set<string> {
+  const out = new Set<string>();
+  if (before === after) return out;
+  for (const [name, u] of after) if (before.get(name) !== u) out.add(name);
+  for (const name of before.keys()) if (!after.has(name)) out.add(name);
+  return out;
 }
 
 /** Measured values added, removed or with another RTT. */

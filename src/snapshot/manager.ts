@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Locator } from '../geo/locator.js';
 import { computeHealth } from '../health/computed.js';
 import { LATENCY_MAX_AGE_MS } from '../store/latency.js';
+import { LOAD_FRESH_MS } from '../store/load.js';
 import type { StateCache } from '../store/state-cache.js';
 import type { ZoneSet } from '../model/types.js';
 import { buildSnapshot, withState, type SnapshotState } from './build.js';
@@ -24,6 +25,8 @@ export interface ManagerDeps {
   now?: () => number;
   /** The keys of signed zones (store/dnssec-keys.ts ZoneKeyring), read before a zone set is applied. */
   keys?: (apex: string) => ZoneKeys | undefined;
+  /** How long a load report counts (store/load.ts; tests make it short). */
+  loadFreshMs?: number;
   /** Told how long each rebuild took, for metrics. */
   onRebuild?: (kind: 'zones' | 'state', ms: number) => void;
 }
@@ -35,6 +38,8 @@ export class SnapshotManager {
   private pending: NodeJS.Timeout | undefined;
   private timed: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** How long a load report counts. */
+  readonly loadFreshMs: number;
 
   constructor(
     zoneSet: ZoneSet,
@@ -42,6 +47,7 @@ export class SnapshotManager {
   ) {
     this.locator = deps.locator;
     this.now = deps.now ?? Date.now;
+    this.loadFreshMs = deps.loadFreshMs ?? LOAD_FRESH_MS;
     this.holder = new SnapshotHolder(buildSnapshot(zoneSet, { version: ++this.version, nodeId: deps.nodeId, state: this.state(), ...(deps.keys ? { keys: deps.keys } : {}) }));
     this.scheduleTimed(this.holder.current());
   }
@@ -54,6 +60,8 @@ export class SnapshotManager {
       measured: cache.measured(now),
       apiRegions: cache.apiRegions(),
       health: (regions) => computeHealth(regions, cache.probeIndex(), cache.state.drains, now),
+      utilization: cache.utilization(now, this.loadFreshMs),
+      passiveDown: cache.passiveDown(now, this.loadFreshMs),
     };
   }
 
@@ -94,7 +102,7 @@ export class SnapshotManager {
     clearTimeout(this.timed);
     const now = this.now();
     // Only future expiries: an expired value left in the state used to re-arm a 5 ms rebuild loop.
-    const candidates = [snap.health.nextChangeAt, this.deps.cache.nextLatencyExpiry(LATENCY_MAX_AGE_MS, now)].filter((t): t is number => t !== undefined);
+    const candidates = [snap.health.nextChangeAt, this.deps.cache.nextLatencyExpiry(LATENCY_MAX_AGE_MS, now), this.deps.cache.nextLoadExpiry(this.loadFreshMs, now)].filter((t): t is number => t !== undefined);
     if (candidates.length === 0) return;
     const delay = Math.max(0, Math.min(...candidates) - now) + 5;
     // setTimeout takes at most 2^31-1 ms; a later change is re-planned by the rebuilds in between.

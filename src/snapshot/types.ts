@@ -134,6 +134,10 @@ export interface Snapshot {
   locator: Locator;
   latency: LatencyTable;
   health: HealthView;
+  /** Regions' utilization from fresh load reports (`POST /v1/load`). */
+  utilization: ReadonlyMap<string, number>;
+  /** Passive health failures (`max-error-ratio`) by `${service}|${region}`, with the reason. */
+  passiveDown: ReadonlyMap<string, string>;
   /**
    * Decisions per (service, family, client block). A state rebuild hands it on to the next snapshot minus what
    * its change can affect (carry.ts); this snapshot's then holds nothing more.

@@ -6,8 +6,8 @@
  */
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { parseJson, problemOf, readDrain, readLatency, readProberState, readRegistration, within, type Problem, type Read, type ReportCorrupt } from './records.js';
-import { StoreUnavailableError, type LearnedLatency, type StoreChange } from './types.js';
+import { parseJson, problemOf, readDrain, readLatency, readLoad, readProberState, readRegistration, within, type Problem, type Read, type ReportCorrupt } from './records.js';
+import { StoreUnavailableError, type LearnedLatency, type LoadReport, type StoreChange } from './types.js';
 import type { ProberState } from '../health/probe-state.js';
 
 /** What a write publishes: any change but a resync (that one is made by reading). */
@@ -22,6 +22,7 @@ const Head = Compile(Type.Object({ kind: Type.String(), id: Type.Optional(Type.S
 const Named = Compile(Type.Object({ name: Type.String({ minLength: 1 }) }));
 const States = Compile(Type.Object({ states: Type.Array(Type.Tuple([Type.String(), Type.Unknown()])) }));
 const Values = Compile(Type.Object({ values: Type.Array(Type.Unknown()) }));
+const Reports = Compile(Type.Object({ reports: Type.Array(Type.Unknown()) }));
 
 function isKind<K extends PublishedChange['kind']>(c: Notification['change'] | undefined, kind: K): c is Extract<PublishedChange, { kind: K }> {
   return c?.kind === kind;
@@ -78,6 +79,10 @@ export function readNotification(text: string, report: ReportCorrupt): Notificat
     case 'latency': {
       if (!Values.Check(msg)) return bad(problemOf(Values, msg));
       return withId({ kind, values: kept<unknown, LearnedLatency>(msg.values, (v) => readLatency(v), 'values', bad) });
+    }
+    case 'load': {
+      if (!Reports.Check(msg)) return bad(problemOf(Reports, msg));
+      return withId({ kind, reports: kept<unknown, LoadReport>(msg.reports, (v) => readLoad(v), 'reports', bad) });
     }
     default:
       return bad({ field: 'kind', message: `"${kind}" is not a change` });

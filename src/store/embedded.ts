@@ -16,7 +16,7 @@ import { dataFiles, latencyKey, probeKey, probeKeyPrefix } from './keys.js';
 import { smoothLatency } from './latency.js';
 import { applyChange } from './state-change.js';
 import { StateFile } from './state-file.js';
-import { emptyState, StoreUnavailableError, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import { emptyState, StoreUnavailableError, type LatencySample, type LearnedLatency, type LoadReport, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** Own check results, and a retry after a failed write, reach the file at this pace. */
@@ -183,6 +183,10 @@ export class EmbeddedStore implements Store {
       return [{ kind: 'latency', values: out }];
     });
     return out;
+  }
+
+  recordLoad(reports: LoadReport[]): Promise<void> {
+    return this.write(() => [{ kind: 'load', reports }]);
   }
 
   restoreProbes(states: [string, ProberState][]): Promise<void> {

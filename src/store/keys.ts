@@ -11,6 +11,8 @@ export interface RedisKeys {
   drains: string;
   probes: string;
   latency: string;
+  /** Load reports by region. */
+  load: string;
   epoch: string;
   /** The pub/sub channel every write publishes its change on. */
   channel: string;
@@ -27,6 +29,7 @@ export function redisKeys(namespace: string): RedisKeys {
     drains: `${ns}:drains`,
     probes: `${ns}:probes`,
     latency: `${ns}:latency`,
+    load: `${ns}:load`,
     epoch: `${ns}:epoch`,
     channel: `${ns}:changes`,
   };

@@ -12,7 +12,7 @@ import type { TLocalizedValidationError } from 'typebox/error';
 import type { Logger } from 'pino';
 import { readRegionJson } from '../model/loader.js';
 import { latencyKey, parseProbeKey } from './keys.js';
-import type { LearnedLatency, RegionRegistration } from './types.js';
+import type { LearnedLatency, LoadReport, RegionRegistration } from './types.js';
 import type { DrainRecord, ProberState } from '../health/probe-state.js';
 
 /** What is wrong with a stored value: the dotted path inside it (`(value)`: the value as a whole) and why. */
@@ -38,21 +38,20 @@ const Count = Type.Integer({ minimum: 0 });
 
 const DrainSchema = Compile(Type.Object({ since: Time, reason: Type.Optional(Type.String()) }));
 
-const ProberStateSchema = Compile(
-  Type.Object({
-    up: Type.Boolean(),
-    okStreak: Count,
-    failStreak: Count,
-    at: Time,
-    since: Time,
-    // The Lua machine has always read a missing count as 0: so does this.
-    transitions: Type.Optional(Count),
-    rttMs: Type.Optional(Type.Number({ minimum: 0 })),
-    rising: Type.Optional(Type.Literal(true)),
-    lastError: Type.Optional(Type.String()),
-    lastErrorAt: Type.Optional(Time),
-  }),
-);
+const ProberStateSchemaObject = Type.Object({
+  up: Type.Boolean(),
+  okStreak: Count,
+  failStreak: Count,
+  at: Time,
+  since: Time,
+  // The Lua machine has always read a missing count as 0: so does this.
+  transitions: Type.Optional(Count),
+  rttMs: Type.Optional(Type.Number({ minimum: 0 })),
+  rising: Type.Optional(Type.Literal(true)),
+  lastError: Type.Optional(Type.String()),
+  lastErrorAt: Type.Optional(Time),
+});
+const ProberStateSchema = Compile(ProberStateSchemaObject);
 
 const LatencySchema = Compile(
   Type.Object({
@@ -61,6 +60,16 @@ const LatencySchema = Compile(
     rttMs: Type.Number({ minimum: 0 }),
     samples: Type.Integer({ minimum: 1 }),
     updatedAt: Time,
+  }),
+);
+
+const LoadSchema = Compile(
+  Type.Object({
+    region: Type.String({ minLength: 1 }),
+    utilization: Type.Number({ minimum: 0, maximum: 1 }),
+    errorRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    passive: Type.Optional(Type.Record(Type.String(), ProberStateSchemaObject)),
+    at: Time,
   }),
 );
 
@@ -148,6 +157,18 @@ export function readLatency(value: unknown, key?: string): Read<LearnedLatency> 
     return { problem: { field: WHOLE, message: `filed under "${key}", not under its client|region` } };
   }
   return r;
+}
+
+/** `region`, when given, is where the value was filed: it must be the report's own region. */
+export function readLoad(value: unknown, region?: string): Read<LoadReport> {
+  const r = check(LoadSchema, value);
+  if (!r.value) return r;
+  if (region !== undefined && r.value.region !== region) return { problem: { field: 'region', message: `is "${r.value.region}", filed under "${region}"` } };
+  const { passive, ...rest } = r.value;
+  if (!passive) return { value: rest };
+  const states: Record<string, ProberState> = {};
+  for (const [service, s] of Object.entries(passive)) states[service] = { ...s, transitions: s.transitions ?? 0 };
+  return { value: { ...rest, passive: states } };
 }
 
 /** `name`, when given, is where the value was filed: it must be the registration's own name. */

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { probeKeyPattern, type RedisKeys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
-import { parseJson, readDrain, readLatency, readProberState, readRegistration, warnCorrupt, type Read } from './records.js';
+import { parseJson, readDrain, readLatency, readLoad, readProberState, readRegistration, warnCorrupt, type Read } from './records.js';
 import { entryCount, RESEED_SCRIPT, reseedPayload } from './redis-reseed.js';
 import type { RedisWriter } from './redis-writer.js';
-import { emptyState, StoreUnavailableError, type LearnedLatency, type RegionRegistration, type StateData } from './types.js';
+import { emptyState, StoreUnavailableError, type LearnedLatency, type LoadReport, type RegionRegistration, type StateData } from './types.js';
 import type { DrainRecord, ProberState } from '../health/probe-state.js';
 
 export interface ReaderDeps {
@@ -39,6 +39,7 @@ export class RedisReader {
     drains: new Map<string, Seen<DrainRecord>>(),
     probes: new Map<string, Seen<ProberState>>(),
     latency: new Map<string, Seen<LearnedLatency>>(),
+    load: new Map<string, Seen<LoadReport>>(),
   };
   /** The store's epoch this node last synced with (undefined until the first read). */
   epoch: string | undefined;
@@ -56,7 +57,7 @@ export class RedisReader {
    */
   private async readAll(): Promise<{ data: StateData; epoch: string | null }> {
     const k = this.d.keys;
-    const res = await this.d.link.run(() => this.d.link.cmd.multi().hgetall(k.regions).hgetall(k.drains).hgetall(k.probes).hgetall(k.latency).get(k.epoch).exec());
+    const res = await this.d.link.run(() => this.d.link.cmd.multi().hgetall(k.regions).hgetall(k.drains).hgetall(k.probes).hgetall(k.latency).get(k.epoch).hgetall(k.load).exec());
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw new StoreUnavailableError(`redis: ${failed?.[0]?.message ?? 'read aborted'}`);
     const reply = (i: number): unknown => res[i]?.[1];
@@ -68,6 +69,7 @@ export class RedisReader {
     seen.drains = this.read(reply(1), k.drains, seen.drains, (_field, v) => readDrain(v), data.drains);
     seen.probes = this.read(reply(2), k.probes, seen.probes, readProberState, data.probes);
     seen.latency = this.read(reply(3), k.latency, seen.latency, (field, v) => readLatency(v, field), data.latency);
+    seen.load = this.read(reply(5), k.load, seen.load, (field, v) => readLoad(v, field), data.load);
     return { data, epoch };
   }
 

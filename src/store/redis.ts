@@ -24,7 +24,7 @@ import { RedisWriter } from './redis-writer.js';
 import { warnCorrupt, type ReportCorrupt } from './records.js';
 import { RedisZoneKeys } from './dnssec-keys-redis.js';
 import type { StoreStatus } from './store-status.js';
-import { emptyState, type LatencySample, type LearnedLatency, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
+import { emptyState, type LatencySample, type LearnedLatency, type LoadReport, type RegionRegistration, type StateData, type Store, type StoreChange } from './types.js';
 import type { DrainRecord, ProbeUpdate, ProberState } from '../health/probe-state.js';
 
 /** The safety net for missed notifications: a full re-read this often. */
@@ -280,6 +280,15 @@ export class RedisStore implements Store {
     const change = scriptChange(msg, 'latency', this.reportLatency);
     this.emitOwn(id, change);
     return change.values;
+  }
+
+  async recordLoad(reports: LoadReport[]): Promise<void> {
+    if (reports.length === 0) return;
+    const id = this.own.nextId();
+    const change: PublishedChange = { kind: 'load', reports };
+    // The latest report replaces the previous one: nothing to compute where the data lives, so no script.
+    await this.writer.transaction((m) => m.hset(this.keys.load, ...reports.flatMap((r) => [r.region, JSON.stringify(r)])).publish(this.keys.channel, published(change, id)));
+    this.emitOwn(id, change);
   }
 
   async restoreProbes(states: [string, ProberState][]): Promise<void> {

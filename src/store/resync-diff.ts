@@ -47,6 +47,7 @@ export function resyncDiff(prev: StateData, next: StateData, now: number): Resyn
     regions ||
     !sameMaps(prev.drains, next.drains, isDeepStrictEqual) ||
     !sameMaps(prev.latency, next.latency, isDeepStrictEqual) ||
+    !sameMaps(prev.load, next.load, isDeepStrictEqual) ||
     // An identical state is no news even when stale (a prober gone quiet stays in the store until pruned, and
     // the freshness rule alone would then rebuild at every resync); a newer report of it is judged by the rule.
     !sameMaps(prev.probes, next.probes, (p, n) => isDeepStrictEqual(p, n) || !probeChangeMatters(p, n, now));

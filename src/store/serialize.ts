@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { latencyKey } from './keys.js';
-import { problemOf, readDrain, readLatency, readProberState, readRegistration, type Read, type ReportCorrupt } from './records.js';
+import { problemOf, readDrain, readLatency, readLoad, readProberState, readRegistration, type Read, type ReportCorrupt } from './records.js';
 import { emptyState, type StateData } from './types.js';
 
 export interface StateFile {
@@ -15,6 +15,7 @@ export interface StateFile {
   drains: [string, StateData['drains'] extends Map<string, infer V> ? V : never][];
   probes: [string, StateData['probes'] extends Map<string, infer V> ? V : never][];
   latency: StateData['latency'] extends Map<string, infer V> ? V[] : never;
+  load?: StateData['load'] extends Map<string, infer V> ? V[] : never;
 }
 
 export function toFile(data: StateData): StateFile {
@@ -24,6 +25,7 @@ export function toFile(data: StateData): StateFile {
     drains: [...data.drains],
     probes: [...data.probes],
     latency: [...data.latency.values()],
+    load: [...data.load.values()],
   };
 }
 
@@ -35,6 +37,7 @@ const Envelope = Compile(
     drains: Type.Optional(Type.Array(Type.Unknown())),
     probes: Type.Optional(Type.Array(Type.Unknown())),
     latency: Type.Optional(Type.Array(Type.Unknown())),
+    load: Type.Optional(Type.Array(Type.Unknown())),
   }),
 );
 /** Drains and probe states are `[key, record]` pairs. */
@@ -66,5 +69,6 @@ export function fromFile(raw: unknown, report: ReportCorrupt): StateData {
   each('drains', raw.drains, pair((_k, v) => readDrain(v)), ([k, d]) => data.drains.set(k, d));
   each('probes', raw.probes, pair(readProberState), ([k, s]) => data.probes.set(k, s));
   each('latency', raw.latency, (v) => readLatency(v), (l) => data.latency.set(latencyKey(l.client, l.region), l));
+  each('load', raw.load, (v) => readLoad(v), (l) => data.load.set(l.region, l));
   return data;
 }

@@ -10,6 +10,8 @@ import type { MeasuredLatency } from '../geo/latency-table.js';
 import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
 import { isFresh } from './latency.js';
+import { isLoadFresh } from './load.js';
+import { passiveFailure } from '../health/passive.js';
 import { probeChangeMatters, resyncDiff } from './resync-diff.js';
 import { endpointKey, latencyKey, probeKey, splitProbeKey } from './keys.js';
 import { emptyState, type RegionRegistration, type StateData, type StoreChange } from './types.js';
@@ -52,6 +54,7 @@ export class StateCache {
           drains: new Map(change.data.drains),
           probes: new Map(change.data.probes),
           latency: new Map(change.data.latency),
+          load: new Map(change.data.load),
         };
         // What the store does not know yet survives the resync.
         for (const [k, s] of this.unsynced) next.probes.set(k, s);
@@ -90,6 +93,9 @@ export class StateCache {
       }
       case 'latency':
         for (const v of change.values) this.data.latency.set(latencyKey(v.client, v.region), v);
+        return true;
+      case 'load':
+        for (const r of change.reports) this.data.load.set(r.region, r);
         return true;
     }
   }
@@ -168,6 +174,36 @@ export class StateCache {
       out.push({ client, region: l.region, rttMs: l.rttMs, samples: l.samples, updatedAt: l.updatedAt });
     }
     return out;
+  }
+
+  /** Region utilization from the load reports still fresh at `now`. */
+  utilization(now: number, freshMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.data.load.values()) if (isLoadFresh(r, now, freshMs)) out.set(r.region, r.utilization);
+    return out;
+  }
+
+  /** Passive health failures from fresh load reports, by `${service}|${region}`, with the reason. */
+  passiveDown(now: number, freshMs: number): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.data.load.values()) {
+      if (!r.passive || !isLoadFresh(r, now, freshMs)) continue;
+      for (const [service, s] of Object.entries(r.passive)) {
+        const why = passiveFailure(s);
+        if (why !== undefined) out.set(`${service}|${r.region}`, why);
+      }
+    }
+    return out;
+  }
+
+  /** When the next load report still fresh at `now` goes stale (so its shedding stops then). */
+  nextLoadExpiry(freshMs: number, now: number): number | undefined {
+    let next: number | undefined;
+    for (const r of this.data.load.values()) {
+      const at = r.at + freshMs + 1;
+      if (at > now && (next === undefined || at < next)) next = at;
+    }
+    return next;
   }
 
   /**

@@ -4,7 +4,7 @@ import type { StateData, StoreChange } from './types.js';
 
 /** Maps copied, values shared: stored values are replaced, never mutated in place. */
 export function cloneState(data: StateData): StateData {
-  return { regions: new Map(data.regions), drains: new Map(data.drains), probes: new Map(data.probes), latency: new Map(data.latency) };
+  return { regions: new Map(data.regions), drains: new Map(data.drains), probes: new Map(data.probes), latency: new Map(data.latency), load: new Map(data.load) };
 }
 
 export function applyChange(data: StateData, c: StoreChange): void {
@@ -26,12 +26,16 @@ export function applyChange(data: StateData, c: StoreChange): void {
     case 'latency':
       for (const v of c.values) data.latency.set(latencyKey(v.client, v.region), v);
       return;
+    case 'load':
+      for (const r of c.reports) data.load.set(r.region, r);
+      return;
     case 'resync': {
       const next = cloneState(c.data);
       data.regions = next.regions;
       data.drains = next.drains;
       data.probes = next.probes;
       data.latency = next.latency;
+      data.load = next.load;
       return;
     }
   }

@@ -17,6 +17,6 @@ export function effectiveState(cache: StateCache): StateData {
     const endpoint = endpointKey.slice(sep + 1);
     for (const [prober, state] of byProber) probes.set(probeKey(region, endpoint, prober), state);
   }
-  const { regions, drains, latency } = cache.state;
-  return { regions, drains, probes, latency };
+  const { regions, drains, latency, load } = cache.state;
+  return { regions, drains, probes, latency, load };
 }

@@ -26,15 +26,32 @@ export interface LearnedLatency {
   updatedAt: number;
 }
 
+/** A region's latest `POST /v1/load` report (load.ts: fresh for LOAD_FRESH_MS), replacing the one before. */
+export interface LoadReport {
+  region: string;
+  /** 0..1 */
+  utilization: number;
+  /** 0..1: the region's own share of failed requests (its L7 load balancer's 5xx ratio), when reported. */
+  errorRatio?: number;
+  /**
+   * Passive health per service with `max-error-ratio` (by service name): errorRatio above it is a failed
+   * check, through the same rise/fall machine (health/machine.ts) as active checks.
+   */
+  passive?: Record<string, ProberState>;
+  at: number;
+}
+
 export interface StateData {
   regions: Map<string, RegionRegistration>;
   drains: Map<string, DrainRecord>;
   probes: Map<string, ProberState>;
   latency: Map<string, LearnedLatency>;
+  /** By region. */
+  load: Map<string, LoadReport>;
 }
 
 export function emptyState(): StateData {
-  return { regions: new Map(), drains: new Map(), probes: new Map(), latency: new Map() };
+  return { regions: new Map(), drains: new Map(), probes: new Map(), latency: new Map(), load: new Map() };
 }
 
 export interface LatencySample {
@@ -48,6 +65,7 @@ export type StoreChange =
   | { kind: 'drain'; name: string; drain: DrainRecord | null }
   | { kind: 'probes'; states: [key: string, state: ProberState | null][] }
   | { kind: 'latency'; values: LearnedLatency[] }
+  | { kind: 'load'; reports: LoadReport[] }
   /** The whole state was re-read (start, reconnect, periodic safety net). */
   | { kind: 'resync'; data: StateData };
 
@@ -73,6 +91,8 @@ export interface Store {
   /** Apply check results through the rise/fall machine; `durable: false` for a node's own frequent checks. */
   applyProbes(updates: ProbeUpdate[], now: number, durable: boolean): Promise<[string, ProberState][]>;
   recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]>;
+  /** Each report replaces its region's previous one. */
+  recordLoad(reports: LoadReport[]): Promise<void>;
   /** Write probe states as they are (a node pushing what its checks found while the store was away). */
   restoreProbes(states: [string, ProberState][]): Promise<void>;
   /**

@@ -21,5 +21,14 @@ export const ServiceSchema = Closed({
   ),
   geofence: Type.Optional(Type.Enum(GEOFENCE, { [X_ERROR]: `must be one of: ${GEOFENCE.join(', ')}` })),
   unverified: Type.Optional(ColdStartSchema()),
+  'max-error-ratio': Type.Optional(
+    Type.Number({ minimum: 0, maximum: 1, description: 'a region whose reported errorRatio (POST /v1/load) is above this fails, with the rise/fall of its checks' }),
+  ),
+  shed: Type.Optional(
+    Closed(
+      { from: Type.Number({ minimum: 0, maximum: 1 }), to: Type.Number({ minimum: 0, maximum: 1 }) },
+      { description: "as a region's reported utilization goes from `from` to `to`, a growing share of its clients goes to their next best region" },
+    ),
+  ),
 });
 export type ServiceInput = Static<typeof ServiceSchema>;
