@@ -303,6 +303,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     shared,
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
+    trustedProxies: opts.trustedProxies,
     probers,
     notReadyReason: () => {
       // The store's state is in the body, not a reason to be unready (see /readyz).

@@ -37,6 +37,7 @@ export function readRegion(name: string, input: Input, source: string): Region |
   const endpoints = readEndpoints(input.at('endpoints'));
   const check = input.has('check') ? readCheck(input.at('check')) : undefined;
   const minHealthy = readMinHealthy(input.at('min-healthy'), endpoints);
+  const beacon = readBeaconUrl(input.at('beacon'));
   if (!location || !input.clean) return undefined;
   return {
     name,
@@ -48,7 +49,22 @@ export function readRegion(name: string, input: Input, source: string): Region |
     bias: input.at('bias').number() ?? DEFAULTS.region.bias,
     minHealthy,
     services: [],
+    ...(beacon ? { beacon } : {}),
   };
+}
+
+/** The schema checks the shape; a browser must also be able to parse it, credentials in it would leak to every page. */
+function readBeaconUrl(input: Input): string | undefined {
+  const text = input.string();
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return input.issue(`"${text}" is not a URL`);
+  }
+  if (url.username || url.password) return input.issue('must not carry a user name or password: every page that embeds beacon.js would see it');
+  return url.href;
 }
 
 function readEndpoints(list: Input): Endpoint[] {

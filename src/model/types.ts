@@ -60,6 +60,8 @@ export interface Region {
   minHealthy: MinHealthy;
   /** Extra services this region serves (API registrations name them; zone regions are listed by services). */
   services: string[];
+  /** The URL `beacon.js` fetches to measure browsers' RTT to this region. */
+  beacon?: string;
 }
 
 export interface Service {

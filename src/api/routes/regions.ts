@@ -57,6 +57,7 @@ export function regionView(snap: Snapshot, name: string) {
     minHealthy: region.minHealthy,
     services: [...snap.services.values()].filter((s) => s.regions.includes(r)).map((s) => s.service.name),
     ...(region.check ? { check: region.check } : {}),
+    ...(region.beacon ? { beacon: region.beacon } : {}),
     drained: h.drained,
     ...(h.drain ? { drain: { since: new Date(h.drain.since).toISOString(), ...(h.drain.reason ? { reason: h.drain.reason } : {}) } } : {}),
     health: { up: h.up, unstable: h.unstable, reason: h.reason },

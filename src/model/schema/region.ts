@@ -40,6 +40,14 @@ const regionProperties = {
   weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: 'share for the weighted policy (default 1)' })),
   bias: Type.Optional(Type.Number({ minimum: -100_000, maximum: 100_000, description: 'ms taken off estimated RTTs (positive attracts traffic)' })),
   'min-healthy': Type.Optional(MinHealthySchema),
+  beacon: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      maxLength: 2048,
+      description: 'URL browsers fetch to measure their RTT to the region (real-user latency beacons)',
+      [X_ERROR]: { pattern: 'must be an http:// or https:// URL, e.g. https://eu.example.com/ping' },
+    }),
+  ),
 };
 
 export const RegionSchema = Closed(regionProperties);
