@@ -3,7 +3,7 @@
  * filed under (TCP peer, trusted proxy's X-Forwarded-For, an untrusted peer's X-Forwarded-For ignored), the
  * outlier and range rules, the per-network rate limit, the minimum number of samples before `latency`
  * steering and explain use a beacon average, bounded bodies (400 with the field, 413), CORS, no token, and
- * the region `beacon` field's validation.
+ * the region `beacon` field's validation, and the averages shared by two nodes through a spawned redis-server.
  *
  * Network: the node listens on 127.0.0.1; requests leave from other loopback addresses (127.0.1.5, 127.0.2.1,
  * …: all of 127.0.0.0/8 is the loopback interface on Linux) so that the peer address differs per case.
@@ -15,6 +15,7 @@ import { loadZoneSources } from '../src/model/loader.js';
 import { formatError } from '../src/model/types.js';
 import { RRType } from '../src/wire/constants.js';
 import { ecsOption, udpQuery } from './helpers/dns-client.js';
+import { startRedis } from './helpers/redis.js';
 import { startTestServer, zoneHead, type TestServer } from './helpers/server.js';
 
 const Z = 'gslb.example.test';
@@ -320,4 +321,28 @@ describe('the region beacon field', () => {
     const script = await http(ts.api, { method: 'GET', path: '/v1/beacon.js' });
     assert.match(script.body, /"region":"edge","url":"https:\/\/edge\.example\/ping"/);
   });
+});
+
+test('with Redis, beacon averages posted to one node steer the other node too', { timeout: 60_000 }, async () => {
+  const redis = await startRedis();
+  const nodes: TestServer[] = [];
+  try {
+    const url = redis.namespacedUrl('beacons');
+    for (const name of ['a', 'b']) nodes.push(await startTestServer({ 'zone.yaml': ZONE }, { nodeId: `node-${name}`, args: ['--redis', url] }));
+    const [a, b] = nodes as [TestServer, TestServer];
+    const samples = [...Array.from({ length: 5 }, () => ({ region: 'far', rttMs: 7 })), ...Array.from({ length: 5 }, () => ({ region: 'near', rttMs: 170 }))];
+    const r = await beacon(a.api, { samples }, { from: '127.0.10.1' });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.accepted, 10);
+    const seen = await eventually('node b to steer by the beacons', async () => {
+      const e = await explain(b.api, '127.0.10.9');
+      return e.answer.region === 'far' ? e : undefined;
+    });
+    assert.equal(seen.candidates.find((c) => c.region === 'far')!.rttSource, 'cidr 127.0.10.0/24 (beacon)');
+    const stored = (await measured(b.api)).find((e) => e.client === '127.0.10.0/24' && e.region === 'near');
+    assert.deepEqual(stored && { samples: stored.samples, source: stored.source, rttMs: stored.rttMs }, { samples: 5, source: 'beacon', rttMs: 170 });
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+  }
 });
