@@ -5,6 +5,7 @@
  * into the learned latency table like `POST /v1/latency` measurements but filed apart (source "beacon").
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { BeaconSampleResult } from '../../metrics/beacon-metrics.js';
 import { BeaconReportSchema, type BeaconReport } from '../../model/schema/beacon.js';
 import { clientNetwork } from '../beacon/attribution.js';
 import { BeaconIntake } from '../beacon/intake.js';
@@ -24,7 +25,7 @@ function allowAnyOrigin(reply: FastifyReply): void {
 
 export function registerBeaconRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const intake = new BeaconIntake();
-  const count = (result: 'accepted' | 'range' | 'outlier' | 'region' | 'rate', n: number) => {
+  const count = (result: BeaconSampleResult, n: number) => {
     if (deps.telemetry) deps.telemetry.beaconSamples[result] += n;
   };
 
