@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { parseServeOptions } from '../src/config.js';
 import { loadZoneSources } from '../src/model/loader.js';
 import { formatError } from '../src/model/types.js';
 import { RRType } from '../src/wire/constants.js';
@@ -343,4 +344,13 @@ test('with Redis, beacon averages posted to one node steer the other node too', 
     for (const n of nodes) await n.stop();
     await redis.stop();
   }
+});
+
+test('--trusted-proxies / GSLB_TRUSTED_PROXIES take a CIDR list and refuse anything else', () => {
+  const base = ['--zones', '.'];
+  assert.deepEqual(parseServeOptions(base, {}).trustedProxies, []);
+  const nets = parseServeOptions(base, { GSLB_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8:ff::/48' }).trustedProxies;
+  assert.deepEqual(nets.map((n) => [n.family, n.prefix]), [[4, 8], [6, 48]]);
+  assert.throws(() => parseServeOptions([...base, '--trusted-proxies', '10.0.0.1/8'], {}), /--trusted-proxies: "10\.0\.0\.1\/8" has bits set beyond \/8 \(use CIDR\[,CIDR\.\.\.\]\)/);
+  assert.throws(() => parseServeOptions([...base, '--trusted-proxies', 'proxy.example'], {}), /--trusted-proxies: "proxy\.example" is not an IPv4 or IPv6 network/);
 });
