@@ -41,6 +41,7 @@ Run "gslb <command> --help" for a command's options.`,
   --rrl RATE           GSLB_RRL         UDP responses/s per /24 or /56 + kind [200; 0: off]
   --rrl-slip N         GSLB_RRL_SLIP    every Nth limited response TC=1       [2; 0: drop all]
   --rrl-exempt CIDRS   GSLB_RRL_EXEMPT  never rate limited, comma-separated   [127.0.0.0/8,::1/128; none]
+  --trusted-proxies CIDRS  GSLB_TRUSTED_PROXIES  proxies whose X-Forwarded-For beacons believe  [none]
   --cookie-secret HEX  GSLB_COOKIE_SECRET  server-cookie secret (32 hex digits); twice: NEW, OLD  [random per start]
   --udp-io MODE        GSLB_UDP_IO      auto|batch|dgram: native recvmmsg/sendmmsg or Node dgram  [auto: batch if built]
   --workers N|auto     GSLB_WORKERS     DNS worker processes sharing each --dns port (auto: one per core)  [1]

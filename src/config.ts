@@ -36,6 +36,8 @@ export interface ServeOptions {
   rrlSlip: number;
   /** Networks never rate limited. */
   rrlExempt: Cidr[];
+  /** Proxies whose `X-Forwarded-For` the API believes when it attributes a beacon to a browser's network. */
+  trustedProxies: Cidr[];
   /** DNS server-cookie secrets, current first, then the previous one; empty = a random secret per start. */
   cookieSecrets: Buffer[];
   /** Replicas that must confirm (Redis WAIT) a write before it answers 2xx; 0 = the primary's acknowledgement. */
@@ -75,6 +77,7 @@ export const SERVE_OPTIONS = {
   rrl: { flag: '--rrl', env: 'GSLB_RRL' },
   rrlSlip: { flag: '--rrl-slip', env: 'GSLB_RRL_SLIP' },
   rrlExempt: { flag: '--rrl-exempt', env: 'GSLB_RRL_EXEMPT' },
+  trustedProxies: { flag: '--trusted-proxies', env: 'GSLB_TRUSTED_PROXIES' },
   cookieSecret: { flag: '--cookie-secret', env: 'GSLB_COOKIE_SECRET', repeatable: true },
   redisMinReplicas: { flag: '--redis-min-replicas', env: 'GSLB_REDIS_MIN_REPLICAS' },
   udpIo: { flag: '--udp-io', env: 'GSLB_UDP_IO' },
@@ -229,14 +232,8 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (!/^\d{1,3}$/.test(slipText) || Number(slipText) > 100)
     throw new UsageError(`--rrl-slip: "${slipText}" is not a number from 0 (drop every limited response) to 100`);
   const exemptList = list(SERVE_OPTIONS.rrlExempt) ?? DEFAULT_RRL_EXEMPT.split(',');
-  const rrlExempt: Cidr[] = [];
-  if (!(exemptList.length === 1 && exemptList[0] === 'none')) {
-    for (const text of exemptList) {
-      const net = parseCidr(text);
-      if (typeof net === 'string') throw new UsageError(`--rrl-exempt: ${net} (use CIDR[,CIDR...] or none)`);
-      rrlExempt.push(net);
-    }
-  }
+  const rrlExempt = exemptList.length === 1 && exemptList[0] === 'none' ? [] : cidrList(exemptList, '--rrl-exempt', 'CIDR[,CIDR...] or none');
+  const trustedProxies = cidrList(list(SERVE_OPTIONS.trustedProxies) ?? [], '--trusted-proxies', 'CIDR[,CIDR...]');
   const cookieSecrets: Buffer[] = [];
   for (const text of list(SERVE_OPTIONS.cookieSecret) ?? []) {
     const secret = parseCookieSecret(text);
@@ -258,6 +255,7 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     rrl: Number(rrlText),
     rrlSlip: Number(slipText),
     rrlExempt,
+    trustedProxies,
     cookieSecrets,
     queryLog,
     reloadSettleMs,
@@ -285,4 +283,12 @@ export function parseWorkers(text: string): number {
   if (!/^\d{1,3}$/.test(text) || n < 1 || n > MAX_WORKERS)
     throw new UsageError(`--workers: "${text}" is not a number of worker processes from 1 to ${MAX_WORKERS}, or auto (one per CPU core)`);
   return n;
+}
+
+function cidrList(texts: string[], flag: string, syntax: string): Cidr[] {
+  return texts.map((text) => {
+    const net = parseCidr(text);
+    if (typeof net === 'string') throw new UsageError(`${flag}: ${net} (use ${syntax})`);
+    return net;
+  });
 }

@@ -319,6 +319,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     shared,
     log: log.child({ module: 'api' }),
     apiToken: opts.apiToken,
+    trustedProxies: opts.trustedProxies,
     probers,
     dnssecKeys: keeper,
     notReadyReason: () => {

@@ -9,6 +9,7 @@ import { ReplicationShortfallError, StoreUnavailableError } from '../store/types
 import type { ApiDeps } from './deps.js';
 import { ApiError, Errors } from './errors.js';
 import { describeBodyError, installJsonParser, JSON_BODY_LIMIT } from './json-limits.js';
+import { BEACONS_PATH, registerBeaconRoutes } from './routes/beacons.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerDnssecRoutes } from './routes/dnssec.js';
 import { registerLatencyRoutes } from './routes/latency.js';
@@ -45,6 +46,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   installJsonParser(app, { onReject: (reason) => deps.telemetry?.countBodyRejection(reason) });
 
   app.addHook('onRequest', async (req) => {
+    // Browsers post beacons without a token; that route bounds and rate-limits what it takes instead.
+    if (req.routeOptions.url === BEACONS_PATH) return;
     if (deps.apiToken !== undefined && MUTATING.has(req.method) && !tokenMatches(deps.apiToken, req.headers.authorization))
       throw Errors.unauthorized();
   });
@@ -124,6 +127,7 @@ function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   registerLatencyRoutes(app, deps);
   registerLoadRoutes(app, deps);
+  registerBeaconRoutes(app, deps);
   registerRegionRoutes(app, deps);
   registerProbeRoutes(app, deps);
   registerExplainRoutes(app, deps);

@@ -9,6 +9,7 @@ import type { SnapshotHolder } from '../snapshot/holder.js';
 import type { SnapshotManager } from '../snapshot/manager.js';
 import type { TransitionTracker } from '../snapshot/transitions.js';
 import type { SharedState } from '../store/shared-state.js';
+import type { Cidr } from '../util/cidr.js';
 import { ProberRegistry } from './probers.js';
 
 export interface ApiDeps {
@@ -22,6 +23,8 @@ export interface ApiDeps {
   apiToken: string | undefined;
   /** Who may report probes; without it, no configured probers (see probers.ts). */
   probers?: ProberRegistry;
+  /** `--trusted-proxies`: whose X-Forwarded-For names a beacon's client; none = the TCP peer always does. */
+  trustedProxies?: readonly Cidr[];
   /** Why the node is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
   /** Signed zones' keys (key rollover); without it no rollover can be started. */

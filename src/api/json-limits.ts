@@ -104,10 +104,12 @@ export function installJsonParser(app: FastifyInstance, opts: JsonLimitOptions =
       opts.onReject?.(reason);
       done(err, undefined);
     };
-    const tooLarge = () => new ApiError(413, `request body is larger than ${JSON_BODY_LIMIT} bytes`, 'body');
+    // A route may take less than the app-wide limit (its `bodyLimit`), never more.
+    const limit = Math.min(JSON_BODY_LIMIT, req.routeOptions.bodyLimit ?? JSON_BODY_LIMIT);
+    const tooLarge = () => new ApiError(413, `request body is larger than ${limit} bytes`, 'body');
     const tooDeepError = () => new ApiError(400, `request body is nested deeper than ${JSON_MAX_DEPTH} levels`, 'body');
     const declared = Number(req.headers['content-length']);
-    if (declared > JSON_BODY_LIMIT) return refuse('size', tooLarge());
+    if (declared > limit) return refuse('size', tooLarge());
     const scanner = new DepthScanner();
     const chunks: Buffer[] = [];
     let received = 0;
@@ -120,7 +122,7 @@ export function installJsonParser(app: FastifyInstance, opts: JsonLimitOptions =
     const onData = (chunk: Buffer | string) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       received += bytes.length;
-      if (received > JSON_BODY_LIMIT) {
+      if (received > limit) {
         stop();
         return tooDeep ? refuse('depth', tooDeepError()) : refuse('size', tooLarge());
       }

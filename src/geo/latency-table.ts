@@ -1,7 +1,7 @@
 /**
  * Measured RTTs from client networks to regions, indexed for "the most specific entry for this client and this
- * region": longest CIDR prefix, then country, then continent. A measured (API) value beats a declared
- * (zone file) one for the same client key.
+ * region": longest CIDR prefix, then country, then continent. For the same client key a real-user beacon
+ * average beats a declared (zone file) value, and a measurement an operator posted beats both.
  */
 import { PrefixMap } from './prefix-map.js';
 import type { LatencyClient, LatencyEntry } from '../model/types.js';
@@ -10,7 +10,7 @@ export interface RttEntry {
   rttMs: number;
   /** The client key as written: `198.51.100.0/24`, `DE`, `continent:EU`. */
   client: string;
-  origin: 'zone' | 'measured';
+  origin: 'zone' | 'measured' | 'beacon';
 }
 
 export interface MeasuredLatency {
@@ -19,6 +19,8 @@ export interface MeasuredLatency {
   rttMs: number;
   samples: number;
   updatedAt: number;
+  /** `measured` (the default): `POST /v1/latency`; `beacon`: browsers' reports (`POST /v1/beacons`). */
+  origin?: 'measured' | 'beacon';
 }
 
 export interface RttMatch {
@@ -38,11 +40,12 @@ export class LatencyTable {
   readonly measured = new Map<string, MeasuredLatency>();
 
   constructor(declared: readonly LatencyEntry[], measured: readonly MeasuredLatency[] = []) {
-    // Measured last, so it replaces a declared value for the same key.
+    // Later adds replace earlier ones for the same key: declared, then beacons, then posted measurements.
     for (const e of declared) this.add(e.client, e.region, { rttMs: e.rttMs, client: e.client.text, origin: 'zone' });
-    for (const m of measured) {
-      this.add(m.client, m.region, { rttMs: m.rttMs, client: m.client.text, origin: 'measured' });
-      this.measured.set(`${m.client.text}|${m.region}`, m);
+    const ordered = [...measured.filter((m) => m.origin === 'beacon'), ...measured.filter((m) => m.origin !== 'beacon')];
+    for (const m of ordered) {
+      this.add(m.client, m.region, { rttMs: m.rttMs, client: m.client.text, origin: m.origin ?? 'measured' });
+      this.measured.set(`${m.client.text}|${m.region}|${m.origin ?? 'measured'}`, m);
     }
   }
 

@@ -10,6 +10,7 @@ import type { Histogram } from 'prom-client';
 import type { TransitionTracker } from '../snapshot/transitions.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import { RELOAD_REJECT_REASONS, type ReloadRejectReason } from '../model/reloader.js';
+import { BEACON_SAMPLE_RESULTS, registerBeaconMetrics, type BeaconSampleResult } from './beacon-metrics.js';
 import { DnsTelemetry } from './dns-telemetry.js';
 import { registerHealthMetrics, type ProberCounts } from './health-metrics.js';
 import { registerLoadMetrics } from './load-metrics.js';
@@ -37,6 +38,8 @@ export class Telemetry extends DnsTelemetry {
   readonly bodyRejections = new Map<string, number>();
   /** Refused reloads (also counted as failures above), by why: a fixed label set. */
   readonly reloadRejections = Object.fromEntries(RELOAD_REJECT_REASONS.map((r) => [r, 0])) as Record<ReloadRejectReason, number>;
+  /** Beacon samples, by result. */
+  readonly beaconSamples = Object.fromEntries(BEACON_SAMPLE_RESULTS.map((r) => [r, 0])) as Record<BeaconSampleResult, number>;
   private readonly rebuildDuration: Histogram<'kind'>;
 
   constructor(deps: TelemetryDeps) {
@@ -46,6 +49,7 @@ export class Telemetry extends DnsTelemetry {
     registerLoadMetrics(registers, deps.holder);
     const { reloads, reloadRejections, bodyRejections } = this;
     this.rebuildDuration = registerStateMetrics(registers, { ...deps, reloads, reloadRejections, bodyRejections });
+    registerBeaconMetrics(registers, this.beaconSamples);
   }
 
   countProbeReports(prober: string, n: number): void {

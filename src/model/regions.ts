@@ -40,6 +40,7 @@ export function readRegion(name: string, input: Input, source: string): Region |
   const minHealthy = readMinHealthy(input.at('min-healthy'), endpoints);
   const serves = readServes(input.at('serves'));
   const unverified = input.at('unverified').as(RegionSchema.properties.unverified);
+  const beacon = readBeaconUrl(input.at('beacon'));
   if (!location || !input.clean) return undefined;
   return {
     name,
@@ -53,6 +54,7 @@ export function readRegion(name: string, input: Input, source: string): Region |
     services: [],
     ...(serves ? { serves } : {}),
     ...(unverified ? { unverified } : {}),
+    ...(beacon ? { beacon } : {}),
   };
 }
 
@@ -69,6 +71,20 @@ function readServes(list: Input): string[] | undefined {
     else out.push(place.text);
   }
   return out;
+}
+
+/** The schema checks the shape; a browser must also be able to parse it, credentials in it would leak to every page. */
+function readBeaconUrl(input: Input): string | undefined {
+  const text = input.string();
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return input.issue(`"${text}" is not a URL`);
+  }
+  if (url.username || url.password) return input.issue('must not carry a user name or password: every page that embeds beacon.js would see it');
+  return url.href;
 }
 
 function readEndpoints(list: Input): Endpoint[] {

@@ -72,6 +72,8 @@ export interface Region {
   serves?: string[];
   /** Cold start of its endpoints; beats the service's. */
   unverified?: ColdStart;
+  /** The URL `beacon.js` fetches to measure browsers' RTT to this region. */
+  beacon?: string;
 }
 
 export interface Service {

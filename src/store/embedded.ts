@@ -175,8 +175,8 @@ export class EmbeddedStore implements Store {
     await this.write((draft) => {
       const seen = new Map<string, LearnedLatency>();
       out = samples.map((s) => {
-        const key = latencyKey(s.client, s.region);
-        const next = smoothLatency(seen.get(key) ?? draft.latency.get(key), s.client, s.region, s.rttMs, now);
+        const key = latencyKey(s);
+        const next = smoothLatency(seen.get(key) ?? draft.latency.get(key), s.client, s.region, s.rttMs, now, s.source);
         seen.set(key, next);
         return next;
       });

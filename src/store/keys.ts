@@ -73,8 +73,9 @@ export function endpointKey(region: string, endpoint: string): string {
   return `${region}|${endpoint}`;
 }
 
-export function latencyKey(client: string, region: string): string {
-  return `${client}|${region}`;
+/** Beacon averages are filed apart from `POST /v1/latency` ones for the same client and region (see LearnedLatency.source). */
+export function latencyKey(v: { client: string; region: string; source?: 'beacon' | undefined }): string {
+  return v.source === 'beacon' ? `${v.client}|${v.region}|beacon` : `${v.client}|${v.region}`;
 }
 
 /** The embedded store's files in its data directory. */

@@ -60,6 +60,7 @@ const LatencySchema = Compile(
     rttMs: Type.Number({ minimum: 0 }),
     samples: Type.Integer({ minimum: 1 }),
     updatedAt: Time,
+    source: Type.Optional(Type.Literal('beacon')),
   }),
 );
 
@@ -153,8 +154,8 @@ export function readProberState(key: string, value: unknown): Read<ProberState> 
 /** `key`, when given, is where the value was filed: it must be the value's own (client|region). */
 export function readLatency(value: unknown, key?: string): Read<LearnedLatency> {
   const r = check(LatencySchema, value);
-  if (r.value && key !== undefined && latencyKey(r.value.client, r.value.region) !== key) {
-    return { problem: { field: WHOLE, message: `filed under "${key}", not under its client|region` } };
+  if (r.value && key !== undefined && latencyKey(r.value) !== key) {
+    return { problem: { field: WHOLE, message: `filed under "${key}", not under its client|region[|beacon]` } };
   }
   return r;
 }

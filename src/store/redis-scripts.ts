@@ -63,7 +63,7 @@ local samples = cjson.decode(ARGV[5])
 local out = {}
 for _, s in ipairs(samples) do
   local p = stored(redis.call('HGET', KEYS[1], s.k), { rttMs = 'number', samples = 'number', updatedAt = 'number' })
-  local v = { client = s.client, region = s.region, rttMs = s.rtt, samples = 1, updatedAt = now }
+  local v = { client = s.client, region = s.region, rttMs = s.rtt, samples = 1, updatedAt = now, source = s.source }
   if p then
     if now - p.updatedAt <= maxAge then
       v.rttMs = p.rttMs + alpha * (s.rtt - p.rttMs)

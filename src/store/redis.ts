@@ -270,7 +270,7 @@ export class RedisStore implements Store {
   }
 
   async recordLatency(samples: LatencySample[], now: number): Promise<LearnedLatency[]> {
-    const payload = samples.map((s) => ({ k: latencyKey(s.client, s.region), client: s.client, region: s.region, rtt: s.rttMs }));
+    const payload = samples.map((s) => ({ k: latencyKey(s), client: s.client, region: s.region, rtt: s.rttMs, ...(s.source ? { source: s.source } : {}) }));
     const id = this.own.nextId();
     const msg = await this.writer.write(async (deadline) => {
       const out = await this.link.cmd.eval(LATENCY_SCRIPT, 1, this.keys.latency, this.keys.channel, String(now), String(LATENCY_ALPHA), String(LATENCY_MAX_AGE_MS), JSON.stringify(payload), id, deadline);

@@ -68,7 +68,7 @@ export function fromFile(raw: unknown, report: ReportCorrupt): StateData {
   each('regions', raw.regions, (v) => readRegistration(v), (r) => data.regions.set(r.name, r));
   each('drains', raw.drains, pair((_k, v) => readDrain(v)), ([k, d]) => data.drains.set(k, d));
   each('probes', raw.probes, pair(readProberState), ([k, s]) => data.probes.set(k, s));
-  each('latency', raw.latency, (v) => readLatency(v), (l) => data.latency.set(latencyKey(l.client, l.region), l));
+  each('latency', raw.latency, (v) => readLatency(v), (l) => data.latency.set(latencyKey(l), l));
   each('load', raw.load, (v) => readLoad(v), (l) => data.load.set(l.region, l));
   return data;
 }

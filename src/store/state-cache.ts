@@ -9,7 +9,7 @@ import { applyResult } from '../health/machine.js';
 import type { MeasuredLatency } from '../geo/latency-table.js';
 import { parseLatencyClient, readRegionJson } from '../model/loader.js';
 import type { Region } from '../model/types.js';
-import { isFresh } from './latency.js';
+import { BEACON_MIN_SAMPLES, isFresh } from './latency.js';
 import { isLoadFresh } from './load.js';
 import { passiveFailure } from '../health/passive.js';
 import { probeChangeMatters, resyncDiff } from './resync-diff.js';
@@ -92,7 +92,7 @@ export class StateCache {
         return significant;
       }
       case 'latency':
-        for (const v of change.values) this.data.latency.set(latencyKey(v.client, v.region), v);
+        for (const v of change.values) this.data.latency.set(latencyKey(v), v);
         return true;
       case 'load':
         for (const r of change.reports) this.data.load.set(r.region, r);
@@ -169,9 +169,11 @@ export class StateCache {
     const out: MeasuredLatency[] = [];
     for (const l of this.data.latency.values()) {
       if (!isFresh(l, now)) continue;
+      // One browser's few reports say little about its network: a beacon average counts once enough came in.
+      if (l.source === 'beacon' && l.samples < BEACON_MIN_SAMPLES) continue;
       const client = parseLatencyClient(l.client);
       if (typeof client === 'string') continue;
-      out.push({ client, region: l.region, rttMs: l.rttMs, samples: l.samples, updatedAt: l.updatedAt });
+      out.push({ client, region: l.region, rttMs: l.rttMs, samples: l.samples, updatedAt: l.updatedAt, origin: l.source ?? 'measured' });
     }
     return out;
   }

@@ -24,7 +24,7 @@ export function applyChange(data: StateData, c: StoreChange): void {
       }
       return;
     case 'latency':
-      for (const v of c.values) data.latency.set(latencyKey(v.client, v.region), v);
+      for (const v of c.values) data.latency.set(latencyKey(v), v);
       return;
     case 'load':
       for (const r of c.reports) data.load.set(r.region, r);

@@ -15,6 +15,7 @@ export interface RegionRegistration {
   weight?: number;
   bias?: number;
   'min-healthy'?: number | { ipv4?: number; ipv6?: number };
+  beacon?: string;
   updatedAt: number;
 }
 
@@ -24,6 +25,8 @@ export interface LearnedLatency {
   rttMs: number;
   samples: number;
   updatedAt: number;
+  /** Real-user beacons (`POST /v1/beacons`); absent for `POST /v1/latency` measurements. */
+  source?: 'beacon';
 }
 
 /** A region's latest `POST /v1/load` report (load.ts: fresh for LOAD_FRESH_MS), replacing the one before. */
@@ -58,6 +61,7 @@ export interface LatencySample {
   client: string;
   region: string;
   rttMs: number;
+  source?: 'beacon';
 }
 
 export type StoreChange =

@@ -39,6 +39,7 @@ export function registerLatencyRoutes(app: FastifyInstance, deps: ApiDeps): void
         rttMs: round(v.rttMs),
         samples: v.samples,
         updatedAt: new Date(v.updatedAt).toISOString(),
+        ...(v.source ? { source: v.source } : {}),
       })),
     };
   });

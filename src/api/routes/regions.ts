@@ -60,6 +60,7 @@ export function regionView(snap: Snapshot, name: string) {
     ...(region.check ? { check: region.check } : {}),
     ...(region.serves ? { serves: region.serves } : {}),
     ...(region.unverified ? { unverified: region.unverified } : {}),
+    ...(region.beacon ? { beacon: region.beacon } : {}),
     drained: h.drained,
     ...(h.drain ? { drain: { since: new Date(h.drain.since).toISOString(), ...(h.drain.reason ? { reason: h.drain.reason } : {}) } } : {}),
     health: { up: h.up, unstable: h.unstable, reason: h.reason },

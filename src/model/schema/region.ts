@@ -54,6 +54,14 @@ const regionProperties = {
     }),
   ),
   unverified: Type.Optional(ColdStartSchema()),
+  beacon: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      maxLength: 2048,
+      description: 'URL browsers fetch to measure their RTT to the region (real-user latency beacons)',
+      [X_ERROR]: { pattern: 'must be an http:// or https:// URL, e.g. https://eu.example.com/ping' },
+    }),
+  ),
 };
 
 export const RegionSchema = Closed(regionProperties);
