@@ -7,14 +7,16 @@ import { buildQuery, ecsOption } from '../test/helpers/dns-client.js';
 import { EXAMPLE_ZONE } from '../test/helpers/server.js';
 import { ParsedQuery } from '../src/wire/query.js';
 import { Responder } from '../src/answer/responder.js';
-import { bundledDatabasePath, Locator, openDatabase } from '../src/geo/locator.js';
+import { defaultDatabasePaths, Locator, openDatabase } from '../src/geo/locator.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
 import { loadZoneSources } from '../src/model/loader.js';
 import { EDNS_DO, RRType } from '../src/wire/constants.js';
 import { SigningKey } from '../src/dnssec/algorithms.js';
 
 const zs = loadZoneSources([{ file: 'example.yaml', text: EXAMPLE_ZONE }]).zoneSet!;
-const snap = buildSnapshot(zs, { version: 1, nodeId: 'bench', state: { locator: new Locator([openDatabase(bundledDatabasePath())]) } });
+// The databases a node uses without --geoip; GSLB_BENCH_GEOIP=a.mmdb,b.mmdb compares others (e.g. the country one alone).
+const geoip = process.env.GSLB_BENCH_GEOIP ? process.env.GSLB_BENCH_GEOIP.split(',') : defaultDatabasePaths();
+const snap = buildSnapshot(zs, { version: 1, nodeId: 'bench', state: { locator: new Locator(geoip.map(openDatabase)) } });
 const unsignedResponder = new Responder(() => snap);
 const q = new ParsedQuery();
 const Z = 'gslb.example.test';

@@ -1,6 +1,7 @@
 /** `gslb explain`: ask a running server's API why a client gets the answer it gets, and print it. */
 import { onlyValue, parseFlags, UsageError } from './config.js';
 import type { ExplainResult } from './answer/explain.js';
+import type { LocationProvenance } from './geo/locator.js';
 
 export const EXPLAIN_HELP = `Usage: gslb explain NAME [--type A|AAAA] [--client IP | --ecs CIDR] [--api URL] [--json]
 
@@ -50,6 +51,12 @@ export async function explainCommand(argv: string[], env: NodeJS.ProcessEnv = pr
   return 0;
 }
 
+/** ` (city ipv4, 3.80.0.0/16, Ashburn, Virginia)`; empty from a server that does not report it. */
+function provenanceText(p: LocationProvenance | undefined): string {
+  const parts = p ? [p.databaseType, p.network, p.city, p.subdivision].filter(Boolean) : [];
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
 export function formatExplain(r: ExplainResult): string {
   const loc = r.client.location;
   const where =
@@ -59,7 +66,7 @@ export function formatExplain(r: ExplainResult): string {
         (loc.lat !== undefined && loc.lon !== undefined ? ` (${loc.lat.toFixed(2)}, ${loc.lon.toFixed(2)})` : '') +
         ` from ${loc.source}`;
   const lines = [
-    `${r.name} ${r.type} for ${r.client.via === 'ecs' ? `ECS subnet ${r.client.ecs}` : `resolver ${r.client.address}`}: ${where}, /${loc.prefixLength}`,
+    `${r.name} ${r.type} for ${r.client.via === 'ecs' ? `ECS subnet ${r.client.ecs}` : `resolver ${r.client.address}`}: ${where}, /${loc.prefixLength}${provenanceText(r.client.locatedBy)}`,
   ];
   if (r.service) {
     const s = r.service;

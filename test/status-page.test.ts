@@ -8,12 +8,13 @@
  * profile, and the test asserts that every request the page makes goes to the node's API port.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { PNG } from 'pngjs';
+import { startTestServer, zoneHead, type TestServer } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -49,6 +50,47 @@ async function rowState(page: Page, region: string): Promise<{ state: string | n
   return { state: await row.getAttribute('data-state'), badge: (await row.locator('.badge').textContent())?.trim() ?? null };
 }
 
+/** Headless Chromium on a fresh, throwaway profile, with one page that records what could go wrong on it. */
+async function openBrowser(profile: string, apiOrigin: string): Promise<{ browser: BrowserContext; page: Page; pageErrors: string[]; failed: string[]; foreign: string[] }> {
+  // Playwright refuses `--user-data-dir` in `launch()` args and takes it here.
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(10_000);
+  const pageErrors: string[] = [];
+  const foreign: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    // Chromium asks for /favicon.ico on its own; the page has none, and that 404 is not the page's doing.
+    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) pageErrors.push(m.text());
+  });
+  const failed: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('request', (r) => {
+    if (new URL(r.url()).origin !== apiOrigin) foreign.push(r.url());
+  });
+  return { browser, page, pageErrors, failed, foreign };
+}
+
+/** The page had no script errors, every request it made succeeded, and it talked to nothing but the node. */
+function assertPageWasClean(o: { pageErrors: string[]; failed: string[]; foreign: string[] }): void {
+  assert.deepEqual(o.pageErrors, [], 'no script errors on the page');
+  assert.deepEqual(o.failed, [], 'every request the page made succeeded');
+  assert.deepEqual(o.foreign, [], 'the page only talks to the node');
+}
+
+async function tearDown(browser: BrowserContext | undefined, ts: TestServer | undefined, dirs: string[]): Promise<void> {
+  await browser?.close();
+  await ts?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
 test('status page in headless Chromium follows probe reports and drains', { timeout: 90_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) {
     t.skip(`chromium not installed: ${CHROMIUM} does not exist (apt-get install chromium)`);
@@ -61,30 +103,9 @@ test('status page in headless Chromium follows probe reports and drains', { time
   try {
     ts = await startTestServer({ 'zone.yaml': ZONE }, { args: ['--probers', 'probe-fra-1,probe-iad-1'] });
     const api = ts.api;
-    const apiOrigin = new URL(api).origin;
-    // A fresh, throwaway profile: Playwright refuses `--user-data-dir` in `launch()` args and takes it here.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(10_000);
-    const pageErrors: string[] = [];
-    const foreign: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      // Chromium asks for /favicon.ico on its own; the page has none, and that 404 is not the page's doing.
-      if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) pageErrors.push(m.text());
-    });
-    const failed: string[] = [];
-    page.on('response', (r) => {
-      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
-    });
-    page.on('request', (r) => {
-      if (new URL(r.url()).origin !== apiOrigin) foreign.push(r.url());
-    });
+    const opened = await openBrowser(profile, new URL(api).origin);
+    browser = opened.browser;
+    const { page } = opened;
 
     const res = await page.goto(`${api}/?refresh=1`, { waitUntil: 'load' });
     assert.equal(res?.status(), 200);
@@ -182,13 +203,123 @@ test('status page in headless Chromium follows probe reports and drains', { time
       assert.ok(png.readUInt32BE(16) > 0 && png.readUInt32BE(20) > 0, 'non-zero width and height');
     });
 
-    assert.deepEqual(pageErrors, [], 'no script errors on the page');
-    assert.deepEqual(failed, [], 'every request the page made succeeded');
-    assert.deepEqual(foreign, [], 'the page only talks to the node');
+    assertPageWasClean(opened);
   } finally {
-    await browser?.close();
-    await ts?.stop();
-    rmSync(profile, { recursive: true, force: true });
-    rmSync(shots, { recursive: true, force: true });
+    await tearDown(browser, ts, [profile, shots]);
+  }
+});
+
+const MAP_ZONE = `${zoneHead(Z)}
+regions:
+  eu: { location: { lat: 50.11, lon: 8.68 }, endpoints: [ { address: 127.0.0.2 } ] }
+  us: { location: { lat: 39.04, lon: -77.49 }, endpoints: [ { address: 127.0.0.3 } ] }
+  ap: { location: { lat: 1.35, lon: 103.82 }, endpoints: [ { address: 127.0.0.4 } ] }
+services:
+  app: { policy: failover, regions: [us, eu, ap], ttl: 30 }
+  web: { policy: latency, regions: [eu, us, ap], ttl: 30 }
+`;
+
+/** Points well inside a country (away from the region dots and labels): [lat, lon]. */
+const INSIDE: Record<string, [number, number]> = { US: [40, -100], BR: [-10, -55], FR: [46.5, 2.5], IN: [22, 79], AU: [-25, 134] };
+
+/** The colour at each country's inside point in a screenshot of `page`, as #rrggbb. */
+async function coloursAt(page: Page, file: string): Promise<Record<string, string>> {
+  // The map's viewBox is (-180 -90 360 180), drawn with preserveAspectRatio "xMidYMid meet".
+  const box = (await page.locator('#map').boundingBox())!;
+  const scale = Math.min(box.width / 360, box.height / 180);
+  const left = box.x + (box.width - 360 * scale) / 2;
+  const top = box.y + (box.height - 180 * scale) / 2;
+  const points = Object.fromEntries(Object.entries(INSIDE).map(([code, [lat, lon]]) => [code, { x: Math.round(left + (lon + 180) * scale), y: Math.round(top + (90 - lat) * scale) }]));
+  await page.screenshot({ path: file });
+  const png = PNG.sync.read(readFileSync(file));
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  const out: Record<string, string> = {};
+  for (const [code, { x, y }] of Object.entries(points)) {
+    const i = (y * png.width + x) * 4;
+    out[code] = `#${hex(png.data[i]!)}${hex(png.data[i + 1]!)}${hex(png.data[i + 2]!)}`;
+  }
+  return out;
+}
+
+async function legendColours(page: Page): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const el of await page.locator('#legend [data-legend-region]').all()) out[(await el.getAttribute('data-legend-region'))!] = (await el.getAttribute('data-color'))!;
+  return out;
+}
+
+test('the status map shades countries by the region they are answered from, and follows a drain', { timeout: 120_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`chromium not installed: ${CHROMIUM} does not exist (apt-get install chromium)`);
+    return;
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'gslb-chromium-'));
+  const shots = mkdtempSync(join(tmpdir(), 'gslb-shot-'));
+  const networksFile = join(shots, 'networks.yaml');
+  writeFileSync(networksFile, '- { network: 10.20.0.0/16, lat: 35.68, lon: 139.69, country: JP }\n');
+  let ts: TestServer | undefined;
+  let browser: BrowserContext | undefined;
+  try {
+    ts = await startTestServer({ 'zone.yaml': MAP_ZONE }, { args: ['--networks', networksFile] });
+    const api = ts.api;
+
+    await t.test('GET /v1/status/map samples the decision at each country and custom network', async () => {
+      const res = await fetch(`${api}/v1/status/map?service=web.${Z}`);
+      assert.equal(res.status, 200);
+      const m = (await res.json()) as { services: string[]; service: string; policy: string; countries: Record<string, string | null>; networks: unknown[] };
+      assert.deepEqual(m.services, [`app.${Z}`, `web.${Z}`]);
+      assert.equal(m.policy, 'latency');
+      assert.deepEqual([m.countries.FR, m.countries.US, m.countries.BR, m.countries.IN, m.countries.AU, m.countries.JP], ['eu', 'us', 'us', 'ap', 'ap', 'ap']);
+      assert.deepEqual(m.networks, [{ network: '10.20.0.0/16', region: 'ap' }]);
+      const failover = (await (await fetch(`${api}/v1/status/map`)).json()) as { service: string; countries: Record<string, string | null> };
+      assert.equal(failover.service, `app.${Z}`, 'without ?service= the first service');
+      assert.ok(Object.values(failover.countries).every((r) => r === 'us'), 'failover sends every country to the first region');
+      const missing = await fetch(`${api}/v1/status/map?service=nope`);
+      assert.equal(missing.status, 404);
+      assert.equal(((await missing.json()) as { field: string }).field, 'service');
+      assert.equal((await fetch(`${api}/v1/status/map?type=MX`)).status, 400);
+    });
+
+    const opened = await openBrowser(profile, new URL(api).origin);
+    browser = opened.browser;
+    const { page } = opened;
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${api}/?refresh=1&service=web.${Z}`, { waitUntil: 'load' });
+
+    await t.test('countries have the colour of their region in a screenshot', async () => {
+      await page.waitForSelector('#countries path[data-country="AU"][data-region="ap"]');
+      assert.equal(await page.locator('#service').inputValue(), `web.${Z}`);
+      assert.ok((await page.locator('#countries path').count()) > 150, 'Natural Earth outlines are drawn');
+      const legend = await legendColours(page);
+      assert.equal(new Set(Object.values(legend)).size, 3, `three distinct region colours: ${JSON.stringify(legend)}`);
+      const seen = await coloursAt(page, join(shots, 'before.png'));
+      assert.deepEqual(seen, { US: legend.us, BR: legend.us, FR: legend.eu, IN: legend.ap, AU: legend.ap });
+      assert.match((await page.locator('#networks').textContent()) ?? '', /10\.20\.0\.0\/16 → ap/);
+      assert.match((await page.locator('#credits').textContent()) ?? '', /Natural Earth/);
+    });
+
+    await t.test('after draining ap its countries turn to the next nearest region, and ap is marked', async () => {
+      const r = await postJson(`${api}/v1/regions/ap/drain`, { reason: 'map test' });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      await page.waitForSelector('#countries path[data-country="AU"][data-region="eu"]', { timeout: 10_000 });
+      await page.waitForSelector('#legend [data-legend-region="ap"].out');
+      const legend = await legendColours(page);
+      const seen = await coloursAt(page, join(shots, 'after.png'));
+      assert.deepEqual(seen, { US: legend.us, BR: legend.us, FR: legend.eu, IN: legend.eu, AU: legend.eu });
+      assert.match((await page.locator('#legend [data-legend-region="ap"]').textContent()) ?? '', /drained/);
+      assert.equal(await page.locator('#map circle', { has: page.locator('title', { hasText: 'ap: drained' }) }).getAttribute('stroke-dasharray'), '1.5 1');
+    });
+
+    await t.test('the select box switches the service', async () => {
+      await page.locator('#service').selectOption(`app.${Z}`);
+      await page.waitForSelector('#countries path[data-country="AU"][data-region="us"]');
+      assert.match(page.url(), /service=app\.gslb/);
+      const legend = await legendColours(page);
+      const seen = await coloursAt(page, join(shots, 'app.png'));
+      assert.deepEqual(seen, { US: legend.us, BR: legend.us, FR: legend.us, IN: legend.us, AU: legend.us });
+    });
+
+    assertPageWasClean(opened);
+  } finally {
+    await tearDown(browser, ts, [profile, shots]);
   }
 });

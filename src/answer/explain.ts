@@ -13,7 +13,7 @@ import { canonical, nameProblem, nameToWire } from '../wire/name.js';
 import { ParsedQuery } from '../wire/query.js';
 import { findZone, Responder } from './responder.js';
 import { signatureWindow } from '../dnssec/rrsig.js';
-import type { ClientLocation } from '../geo/locator.js';
+import type { ClientLocation, LocationProvenance } from '../geo/locator.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { addressBytes, parseCidr } from '../util/cidr.js';
 import type { Candidate } from '../routing/decision.js';
@@ -34,7 +34,7 @@ export interface ExplainResult {
   name: string;
   type: 'A' | 'AAAA';
   snapshotVersion: number;
-  client: { address: string; ecs?: string; via: 'ecs' | 'resolver'; location: ClientLocation };
+  client: { address: string; ecs?: string; via: 'ecs' | 'resolver'; location: ClientLocation; locatedBy: LocationProvenance };
   service?: { name: string; policy: string; ttl: number; answers: number; whenAllDown: string; toleranceMs: number };
   candidates: Candidate[];
   answer: { rcode: string; region: string | null; addresses: string[]; cname?: string; ttl: number | null; scope: number };
@@ -102,13 +102,15 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
   const last = msg.answers[msg.answers.length - 1];
   const locateFamily: 4 | 6 = ecs ? ecs.family : isIP(peerAddress) === 6 ? 6 : 4;
   const locateBytes = ecs ? ecs.network : addressBytes(peerAddress, locateFamily);
-  const location = why?.location ?? snap.locator.locate(locateBytes, locateFamily, ecs ? ecs.prefix : locateFamily === 4 ? 32 : 128);
+  const locatePrefix = ecs ? ecs.prefix : locateFamily === 4 ? 32 : 128;
+  const location = why?.location ?? snap.locator.locate(locateBytes, locateFamily, locatePrefix);
+  const locatedBy = snap.locator.provenance(locateBytes, locateFamily, locatePrefix);
   const svc = why ? snap.services.get(why.service)?.service : undefined;
   return {
     name,
     type: typeText,
     snapshotVersion: snap.version,
-    client: { address: ecs ? ecs.text : peerAddress, ...(ecs ? { ecs: `${ecs.text}/${ecs.prefix}` } : {}), via: ecs ? 'ecs' : 'resolver', location },
+    client: { address: ecs ? ecs.text : peerAddress, ...(ecs ? { ecs: `${ecs.text}/${ecs.prefix}` } : {}), via: ecs ? 'ecs' : 'resolver', location, locatedBy },
     ...(svc
       ? { service: { name: svc.name, policy: svc.policy, ttl: svc.ttl, answers: svc.answers, whenAllDown: svc.whenAllDown, toleranceMs: svc.toleranceMs, ...(svc.shed ? { shed: svc.shed } : {}) } }
       : {}),

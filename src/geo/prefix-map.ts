@@ -53,6 +53,11 @@ export class PrefixMap<T> {
     m.set(key, entry);
   }
 
+  /** Every entry, IPv4 first, in the order added. */
+  entries(): PrefixEntry<T>[] {
+    return [...this.all[4], ...this.all[6]];
+  }
+
   get size(): number {
     return this.all[4].length + this.all[6].length;
   }

@@ -1,10 +1,10 @@
-/** Build the Locator the server starts with, from `--geoip` files (or the bundled database) and `--networks`. */
+/** Build the Locator the server starts with, from `--geoip` files (or the bundled city and country databases) and `--networks`. */
 import { formatError, type ConfigError } from '../model/types.js';
-import { bundledDatabasePath, Locator, openDatabase, type GeoDatabase } from './locator.js';
+import { defaultDatabasePaths, Locator, openDatabase, type GeoDatabase } from './locator.js';
 import { loadNetworksFile } from './networks.js';
 
 export function createLocator(geoipFiles: readonly string[], networksFile: string | undefined): { locator?: Locator; errors: ConfigError[] } {
-  const files = geoipFiles.length > 0 ? geoipFiles : [bundledDatabasePath()];
+  const files = geoipFiles.length > 0 ? geoipFiles : defaultDatabasePaths();
   const databases: GeoDatabase[] = [];
   const errors: ConfigError[] = [];
   for (const file of files) {

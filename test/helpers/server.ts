@@ -29,13 +29,15 @@ export async function startTestServer(
     /** GSLB_* variables read as serve options (the contract allows both). */
     env?: Record<string, string>;
     log?: Logger;
+    /** Locate with the databases a user gets without `--geoip` (the bundled city and country ones). */
+    defaultGeoip?: boolean;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gslb-test-'));
   for (const [file, text] of Object.entries(zones)) writeFileSync(join(dir, file), text);
   const args = opts.args ?? [];
   // Tests locate clients with a fixture database, never with the bundled one whose contents change.
-  const geo = args.includes('--geoip') ? [] : ['--geoip', writeGeoFixture(dir)];
+  const geo = args.includes('--geoip') || opts.defaultGeoip ? [] : ['--geoip', writeGeoFixture(dir)];
   // In-process tests edit files with one writeFileSync: a short settle keeps them fast (the 2 s default is
   // tested against a real process in reload-safety.test.ts).
   const settle = args.includes('--reload-settle') ? [] : ['--reload-settle', '200ms'];
