@@ -165,7 +165,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   );
   pruner.start();
   rebuildObserver = (kind, ms) => telemetry.observeRebuild(kind, ms);
-  const traffic = new TrafficHistory([telemetry.dns]);
+  // With --workers the workers answer: their counters come with their metrics (the pool asks every 10 s).
+  const traffic = new TrafficHistory(async () => [{ source: 'self', epoch: 0, answers: telemetry.dns.answers }, ...((await pool?.answerTotals()) ?? [])]);
   traffic.start();
   const observers: QueryObserver[] = [telemetry.observer];
   if (opts.queryLog > 0) observers.push(queryLogObserver(opts.queryLog, log.child({ module: 'query' })));
