@@ -34,6 +34,7 @@ import { queryLogObserver } from './net/query-log.js';
 import { TransitionTracker } from './snapshot/transitions.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { TrafficHistory } from './metrics/traffic.js';
+import { warmDecisionPath, type WarmUp } from './snapshot/warm-up.js';
 import { fingerprintZoneDir } from './model/dir-fingerprint.js';
 import { loadZoneDir } from './model/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';
@@ -191,7 +192,9 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   syncTargets();
   holder.onSwap(syncTargets);
 
+  let warmUp: WarmUp | undefined;
   const stopCore = async () => {
+    warmUp?.stop();
     checker.stop();
     pruner.stop();
     traffic.stop();
@@ -250,6 +253,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     }
   }
   for (const at of dns.bound) dnsLog.info({ host: at.host, port: at.port, workers: opts.workers }, 'dns listening (udp+tcp)');
+  // This process answers DNS (no workers): its first burst of new ECS clients should meet optimized code.
+  if (!pool) warmUp = warmDecisionPath(holder.current);
   const stopAll = async () => {
     await stopCore();
     await dns.close();

@@ -21,6 +21,7 @@ import { workerUdpSharing } from './net/udp-sharing.js';
 import { combineObservers, type QueryObserver } from './net/observer.js';
 import { queryLogObserver } from './net/query-log.js';
 import { SnapshotManager } from './snapshot/manager.js';
+import { warmDecisionPath } from './snapshot/warm-up.js';
 import { StateCache } from './store/state-cache.js';
 import type { StateData } from './store/types.js';
 import { WORKER_INIT_ENV, workerNodeId, type FromWorker, type ToWorker, type WorkerInit } from './worker-messages.js';
@@ -97,8 +98,10 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
   registerUdpIoMetrics(telemetry.registry, io.mode, dns.udp);
   registerUdpSharingMetric(telemetry.registry, sharing);
 
+  const warmUp = warmDecisionPath(holder.current);
   let zonesServed = zones.zoneSet.zones.length;
   const stop = () => {
+    warmUp.stop();
     mgr.stop();
     void dns.close().then(() => process.exit(0));
   };
