@@ -4,9 +4,9 @@
  *
  * Why: an ECS spray's first burst arrives with the cache empty, so nearly every query is a miss, and a miss on
  * code V8 has not optimized yet costs several times a warm one. Measured in one process with the bundled
- * database and the example zone (the first 12 000 decisions of distinct /24s on a fresh snapshot, CPU time):
- * about 570 ms cold, 160 ms after 8 000 decisions made on another snapshot; the cache was cold both times, so
- * the difference is JIT warm-up, not cache contents. At 10 k q/s the cold figure is more than the core has, and
+ * database and the example zone (bench/warm-up.ts: the first 12 000 decisions of distinct /24s on a fresh
+ * snapshot, CPU time): 350-710 ms cold, 110-230 ms after this warm-up; the cache is cold both times (its own
+ * caches are dropped), so the difference is JIT warm-up, not cache contents. At 10 k q/s the cold figure is more than the core has, and
  * the queue it builds is what a legitimate client's p99 saw (see bench/ecs-flood.ts).
  *
  * The decisions are made for made-up clients spread over the address space, into caches of their own that are
