@@ -7,6 +7,7 @@ import type { Responder } from './answer/responder.js';
 import type { ServeOptions } from './config.js';
 import type { QueryObserver } from './net/observer.js';
 import { TcpListener, type TcpLimits } from './net/tcp.js';
+import type { DgramListenOptions } from './net/udp.js';
 import type { BatchListenOptions } from './net/udp-batch.js';
 import { chooseUdpIo, UdpIoUnavailable, type ListenAddress, type UdpIo, type UdpIoChoice } from './net/udp-io.js';
 import { createUdpListener, type UdpListenerDeps } from './net/udp-listener.js';
@@ -35,6 +36,7 @@ export interface DnsListenDeps {
   tcpResponder: Responder;
   tcpLimits: TcpLimits;
   batch?: BatchListenOptions;
+  dgram?: DgramListenOptions;
 }
 
 export interface DnsListeners {
@@ -52,7 +54,7 @@ export async function listenDns(addresses: readonly ListenAddress[], deps: DnsLi
   const close = async () => {
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
   };
-  const udpDeps: UdpListenerDeps = { io: deps.io, responder: deps.udpResponder, log: deps.log, observer: deps.observer, ...(deps.batch ? { batch: deps.batch } : {}) };
+  const udpDeps: UdpListenerDeps = { io: deps.io, responder: deps.udpResponder, log: deps.log, observer: deps.observer, ...(deps.batch ? { batch: deps.batch } : {}), ...(deps.dgram ? { dgram: deps.dgram } : {}) };
   for (const at of addresses) {
     try {
       const [u, t, port] = await bindPair(at, udpDeps, deps.tcpResponder, deps.tcpLimits);

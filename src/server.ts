@@ -34,6 +34,7 @@ import { queryLogObserver } from './net/query-log.js';
 import { TransitionTracker } from './snapshot/transitions.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { TrafficHistory } from './metrics/traffic.js';
+import { warmDecisionPath, type WarmUp } from './snapshot/warm-up.js';
 import { fingerprintZoneDir } from './model/dir-fingerprint.js';
 import { loadZoneDir } from './model/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';
@@ -182,7 +183,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   );
   pruner.start();
   rebuildObserver = (kind, ms) => telemetry.observeRebuild(kind, ms);
-  const traffic = new TrafficHistory([telemetry.dns]);
+  // With --workers the workers answer: their counters come with their metrics (the pool asks every 10 s).
+  const traffic = new TrafficHistory(async () => [{ source: 'self', epoch: 0, answers: telemetry.dns.answers }, ...((await pool?.answerTotals()) ?? [])]);
   traffic.start();
   const observers: QueryObserver[] = [telemetry.observer];
   if (opts.queryLog > 0) observers.push(queryLogObserver(opts.queryLog, log.child({ module: 'query' })));
@@ -208,8 +210,10 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
   holder.onSwap(syncTargets);
 
   keeper.start();
+  let warmUp: WarmUp | undefined;
   const stopCore = async () => {
     keeper.stop();
+    warmUp?.stop();
     checker.stop();
     pruner.stop();
     traffic.stop();
@@ -262,6 +266,8 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
     }
   }
   for (const at of dns.bound) dnsLog.info({ host: at.host, port: at.port, workers: opts.workers }, 'dns listening (udp+tcp)');
+  // This process answers DNS (no workers): its first burst of new ECS clients should meet optimized code.
+  if (!pool) warmUp = warmDecisionPath(holder.current);
   const stopAll = async () => {
     await stopCore();
     await dns.close();

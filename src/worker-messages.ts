@@ -41,7 +41,8 @@ export type FromWorker =
   | { type: 'hello' }
   | { type: 'ready'; dns: ListenAddress[] }
   | { type: 'failed'; error: string }
-  | { type: 'metrics'; id: number; json: MetricsJson };
+  /** `answers`: the worker's answer counters as DnsCounters keeps them, for the primary's traffic history. */
+  | { type: 'metrics'; id: number; json: MetricsJson; answers: Map<string, number> };
 
 /** The NSID / CHAOS id.server a worker answers with: the node id and which worker. */
 export function workerNodeId(nodeId: string, slot: number): string {

@@ -1,20 +1,23 @@
 /**
  * `--workers N` on the primary: forks N DNS worker processes (node:cluster, re-running this command line),
  * hands each the state it builds its snapshots from, restarts one that dies (with back-off) while the others
- * keep answering, gathers their metrics for /metrics, and stops them on shutdown.
+ * keep answering, gathers their metrics for /metrics and their answer counts for the status page's traffic
+ * (one request per scrape or sample, never a message per query), and stops them on shutdown.
  *
- * Sockets: with the batch module each worker binds its own UDP socket with SO_REUSEPORT (the kernel spreads
- * datagrams by 4-tuple hash), so the first worker resolves a port 0 and the others bind that port; with
- * dgram (Node 20) UDP goes through the cluster module's shared handle (one socket, every worker reads it),
- * keyed by the address as given, so every worker asks for the same address. TCP always uses the cluster
- * module's shared listening handle on the UDP port.
+ * Sockets (net/udp-sharing.ts): with the batch module, or dgram on Node >= 22.12, each worker binds its own
+ * UDP socket with SO_REUSEPORT (the kernel spreads datagrams by 4-tuple hash), so the first worker resolves a
+ * port 0 and the others bind that port; with dgram on older Node, UDP goes through the cluster module's
+ * shared handle (one socket, every worker reads it), keyed by the address as given, so every worker asks for
+ * the same address. TCP always uses the cluster module's shared listening handle on the UDP port.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomCookieSecret } from './protect/cookies.js';
 import type { Logger } from 'pino';
 import type { ListenAddress, UdpIoChoice } from './net/udp-io.js';
+import { workerUdpSharing } from './net/udp-sharing.js';
 import type { StateData } from './store/types.js';
 import type { MetricsJson } from './metrics/dns-telemetry.js';
+import type { AnswerTotals } from './metrics/traffic.js';
 import { StartupError } from './dns-setup.js';
 import { WORKER_INIT_ENV, type FromWorker, type ToWorker, type WorkerInit, type WorkerZoneKeys } from './worker-messages.js';
 
@@ -40,6 +43,13 @@ interface Slot {
   restart: NodeJS.Timeout | undefined;
 }
 
+interface WorkerReport {
+  slot: number;
+  pid: number;
+  json: MetricsJson;
+  answers: ReadonlyMap<string, number>;
+}
+
 /** How long a worker may take to answer a metrics request before the scrape goes on without it. */
 const METRICS_TIMEOUT_MS = 2000;
 const STOP_TIMEOUT_MS = 5000;
@@ -53,7 +63,7 @@ export class WorkerPool {
   private pending: NodeJS.Timeout | undefined;
   private stopping = false;
   private metricsId = 0;
-  private readonly metricsWaiters = new Map<number, (from: Worker, json: MetricsJson) => void>();
+  private readonly metricsWaiters = new Map<number, (from: Slot, worker: Worker, report: Extract<FromWorker, { type: 'metrics' }>) => void>();
   /** The addresses the workers answer on (ports resolved). */
   bound: ListenAddress[] = [];
   private starting: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -68,9 +78,12 @@ export class WorkerPool {
   /** Forks the first worker (it resolves port 0), then the others on its ports; resolves once all answer. */
   async start(): Promise<void> {
     for (let i = 1; i <= this.o.count; i++) this.slots.push({ slot: i, worker: undefined, ready: false, deaths: [], restart: undefined });
+    const sharing = workerUdpSharing(this.o.io.mode);
+    const how = sharing === 'reuseport' ? 'a socket per worker (SO_REUSEPORT)' : "the cluster module's one shared socket";
+    this.o.log.info({ udpSharing: sharing, udpIo: this.o.io.mode, nodeVersion: process.versions.node }, `dns workers share each udp port: ${how}`);
     await this.startSome(this.slots.slice(0, 1));
-    // With dgram the cluster module shares one handle per address as asked, so the others ask the same.
-    if (this.o.io.mode === 'batch') this.init.dns = this.bound;
+    // The cluster module shares one handle per address as asked, so then the others ask the same.
+    if (sharing === 'reuseport') this.init.dns = this.bound;
     await this.startSome(this.slots.slice(1));
   }
 
@@ -115,7 +128,7 @@ export class WorkerPool {
         if (!this.starting) this.o.log.error({ worker: s.slot, error: m.error }, 'dns worker failed to start');
         return;
       case 'metrics':
-        this.metricsWaiters.get(m.id)?.(worker, m.json);
+        this.metricsWaiters.get(m.id)?.(s, worker, m);
         return;
     }
   }
@@ -168,20 +181,30 @@ export class WorkerPool {
   }
 
   /** Every ready worker's metric families (a worker that does not answer in time is left out of this scrape). */
-  metrics(): Promise<MetricsJson[]> {
+  async metrics(): Promise<MetricsJson[]> {
+    return (await this.reports()).map((r) => r.json);
+  }
+
+  /** Every ready worker's answer counters, for the primary's traffic history (sources `w<slot>`, epoch its pid). */
+  async answerTotals(): Promise<AnswerTotals[]> {
+    return (await this.reports()).map((r) => ({ source: `w${r.slot}`, epoch: r.pid, answers: r.answers }));
+  }
+
+  /** One metrics request to every ready worker, and what each answered in time. */
+  private reports(): Promise<WorkerReport[]> {
     const workers = this.slots.filter((s) => s.ready && s.worker).map((s) => s.worker!);
     if (workers.length === 0) return Promise.resolve([]);
     const id = ++this.metricsId;
     return new Promise((resolve) => {
-      const got = new Map<Worker, MetricsJson>();
+      const got = new Map<Worker, WorkerReport>();
       const done = () => {
         clearTimeout(timer);
         this.metricsWaiters.delete(id);
         resolve([...got.values()]);
       };
       const timer = setTimeout(done, METRICS_TIMEOUT_MS);
-      this.metricsWaiters.set(id, (w, json) => {
-        got.set(w, json);
+      this.metricsWaiters.set(id, (s, w, m) => {
+        got.set(w, { slot: s.slot, pid: w.process.pid ?? 0, json: m.json, answers: m.answers });
         if (got.size === workers.length) done();
       });
       for (const w of workers) this.send(w, { type: 'metrics', id });

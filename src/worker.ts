@@ -13,13 +13,15 @@ import { chooseIo, listenDns, type DnsListeners } from './dns-setup.js';
 import { createLocator, describeErrors } from './geo/setup.js';
 import { createQueryGuard } from './guard-setup.js';
 import { DnsTelemetry } from './metrics/dns-telemetry.js';
-import { registerUdpIoMetrics } from './metrics/udp-io.js';
+import { registerUdpIoMetrics, registerUdpSharingMetric } from './metrics/udp-io.js';
 import { loadZoneDir } from './model/loader.js';
 import { formatError } from './model/types.js';
 import { DEFAULT_TCP_LIMITS } from './net/tcp.js';
+import { workerUdpSharing } from './net/udp-sharing.js';
 import { combineObservers, type QueryObserver } from './net/observer.js';
 import { queryLogObserver } from './net/query-log.js';
 import { SnapshotManager } from './snapshot/manager.js';
+import { warmDecisionPath } from './snapshot/warm-up.js';
 import { StateCache } from './store/state-cache.js';
 import type { StateData } from './store/types.js';
 import { parseZoneKeys, ZoneKeyring } from './store/dnssec-keys.js';
@@ -97,6 +99,7 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
   if (opts.queryLog > 0) observers.push(queryLogObserver(opts.queryLog, log.child({ module: 'query' })));
   const guard = createQueryGuard(opts, dnsLog.child({}, { level: 'warn' }));
   telemetry.protection.rrlTableBytes = guard.rrl?.tableBytes ?? 0;
+  const sharing = workerUdpSharing(io.mode);
   const dns = await listenDns(opts.dns, {
     io,
     log: dnsLog,
@@ -104,14 +107,18 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
     udpResponder: new Responder(holder.current, Math.random, guard),
     tcpResponder: new Responder(holder.current, Math.random, guard),
     tcpLimits: DEFAULT_TCP_LIMITS,
-    // Each worker its own socket in one reuseport group (the batch module; dgram shares the cluster's handle).
+    // Each worker its own socket in one reuseport group where it can; else dgram takes the cluster's handle.
     batch: { reusePort: true },
+    dgram: { reusePort: sharing === 'reuseport' },
   });
   telemetry.tcpListeners.push(...dns.tcp);
   registerUdpIoMetrics(telemetry.registry, io.mode, dns.udp);
+  registerUdpSharingMetric(telemetry.registry, sharing);
 
+  const warmUp = warmDecisionPath(holder.current);
   let zonesServed = zones.zoneSet.zones.length;
   const stop = () => {
+    warmUp.stop();
     mgr.stop();
     void dns.close().then(() => process.exit(0));
   };
@@ -142,7 +149,7 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
         }
         return;
       case 'metrics':
-        void telemetry.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: m.id, json }));
+        void telemetry.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: m.id, json, answers: telemetry.dns.answers }));
         return;
       case 'stop':
         stop();

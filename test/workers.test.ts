@@ -2,7 +2,8 @@
  * `--workers N`: a real `gslb serve` process with two DNS worker processes on one port. Which worker answered
  * is read from NSID (and CHAOS id.server), `<node-id>/w<slot>`. Queries from many source ports reach every
  * worker; a worker killed with SIGKILL costs no query (resolver-style: one retry after 200 ms) and comes
- * back; a drain made through the primary's API reaches every worker; SIGTERM exits 0 and leaves no worker.
+ * back; a drain made through the primary's API reaches every worker; the primary's status page counts the
+ * workers' answers; SIGTERM exits 0 and leaves no worker.
  * Loopback only, random ports.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseWorkers } from '../src/config.js';
+import { dgramHasReusePort } from '../src/net/udp-sharing.js';
 import { EDNS_DO, RRType } from '../src/wire/constants.js';
 import { decodeMessage, type DecodedMessage } from '../src/wire/decode.js';
 import { buildQuery, ecsOption, rrText, udpRaw, type Target } from './helpers/dns-client.js';
@@ -86,17 +88,42 @@ describe('--workers 2', () => {
       const msg = await ask(buildQuery({ name: 'id.server', type: RRType.TXT, class: 3, id: i, edns: { options: [NSID] } }));
       assert.ok(msg, `query ${i} answered`);
       const who = answeredBy(msg);
-        assert.ok(rrText(msg)[0]?.endsWith(` ${who}`), `id.server names the same worker as NSID: ${rrText(msg)[0]}`);
+      assert.ok(rrText(msg)[0]?.endsWith(` ${who}`), `id.server names the same worker as NSID: ${rrText(msg)[0]}`);
       by.set(who, (by.get(who) ?? 0) + 1);
     }
     assert.deepEqual([...by.keys()].sort(), [`${NODE}/w1`, `${NODE}/w2`]);
-    // SO_REUSEPORT hashes the 4-tuple: with 200 random source ports each share is near 1/2 (dgram shares one
-    // socket between the workers and promises no balance, only that both read it).
-    if (proc.logs.some((l) => l.msg === 'udp io: batch')) for (const n of by.values()) assert.ok(n >= 0.3 * total, `share ${n}/${total}`);
+    // A socket per worker with the batch module, or with dgram from Node 22.12 on; else the cluster's one.
+    const batch = proc.logs.some((l) => l.msg === 'udp io: batch');
+    const sharing = batch || dgramHasReusePort() ? 'reuseport' : 'cluster';
+    assert.ok(
+      proc.logs.some((l) => l.udpSharing === sharing && typeof l.msg === 'string' && l.msg.startsWith('dns workers share each udp port: ')),
+      `the start log says the workers share UDP by ${sharing} (node ${process.versions.node}, ${batch ? 'batch' : 'dgram'})`,
+    );
+    // SO_REUSEPORT hashes the 4-tuple: with 200 random source ports each share is near 1/2 (the cluster's one
+    // socket read by both workers promises no balance, only that both read it).
+    if (sharing === 'reuseport') for (const n of by.values()) assert.ok(n >= 0.3 * total, `share ${n}/${total}`);
     const metrics = await (await fetch(`${api}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^gslb_dns_worker_udp_sharing_info\\{mode="${sharing}",node="${NODE}"\\} 1$`, 'm'));
     for (const slot of ['1', '2']) assert.match(metrics, new RegExp(`^gslb_dns_worker_queries_total\\{worker="${slot}",node="${NODE}"\\} \\d+`, 'm'));
     const queries = [...metrics.matchAll(/^gslb_dns_queries_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.ok(queries >= total, `/metrics sums both workers' queries: ${queries}`);
+  });
+
+  test("the status page's traffic counts the workers' answers", async () => {
+    for (let i = 0; i < 40; i++) assert.ok(await ask(appQuery(100 + i)), `query ${i} answered`);
+    // The primary samples the answer counters every 10 s; the workers' reach it with their metrics.
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      const status = (await (await fetch(`${api}/v1/status`)).json()) as { traffic: { shares: Record<string, number>; points: { byRegion: Record<string, number> }[] } };
+      const share = status.traffic.shares['eu-west'] ?? 0;
+      if (share > 0) {
+        const answers = status.traffic.points.reduce((n, p) => n + (p.byRegion['eu-west'] ?? 0), 0);
+        assert.ok(answers >= 40, `every answer is in the history once: ${answers}`);
+        break;
+      }
+      assert.ok(Date.now() < deadline, `GET /v1/status shows eu-west's share of the answers: ${JSON.stringify(status.traffic)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   });
 
   test('a drain through the API reaches every worker', async () => {

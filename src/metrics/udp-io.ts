@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { UdpIo, UdpIoCounters, UdpIoMode } from '../net/udp-io.js';
+import type { UdpSharing } from '../net/udp-sharing.js';
 
 type Key = keyof UdpIoCounters;
 
@@ -65,4 +66,19 @@ export function registerUdpIoMetrics(registry: Registry, mode: UdpIoMode, listen
       },
     });
   }
+}
+
+/** --workers: how the DNS workers share each UDP port (each worker reports it; see net/udp-sharing.ts). */
+export function registerUdpSharingMetric(registry: Registry, sharing: UdpSharing): void {
+  new Gauge({
+    name: 'gslb_dns_worker_udp_sharing_info',
+    help: 'How the DNS workers share each UDP port (value 1): mode="reuseport" (a socket per worker, SO_REUSEPORT, the kernel spreads datagrams) or mode="cluster" (the cluster module\'s one shared socket: dgram on Node < 22.12).',
+    labelNames: ['mode'],
+    aggregator: 'max',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ mode: sharing }, 1);
+    },
+  });
 }
