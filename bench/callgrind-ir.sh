@@ -6,11 +6,11 @@
 # are the figure to compare two versions of the query path by. They leave out the kernel (the UDP stack,
 # syscalls) and say nothing about wall-clock; `npm run bench` is the figure against gdnsd.
 #
-# How: the server runs under callgrind (30-60x slower, so a low rate: -Q 800), gets 20 000 queries to warm up
-# (V8 optimises the path), then the counters are zeroed, N queries (default 10 000, $1) are sent, the counters
+# How: the server runs under callgrind (30-60x slower, so a low rate: -Q 800), gets 20 000 queries
+# (BENCH_IR_WARMUP) to warm up (V8 optimises the path), then the counters are zeroed, N queries (default 10 000, $1) are sent, the counters
 # dumped. Ir over the datagrams the server received in between (its /metrics counter, read before and after:
-# dnsperf's count would miss queries it gave up on). The idle event loop's timers are in the figure too (a few
-# hundred Ir per query at this rate). Loopback only; takes 3-8 minutes; every process is stopped by its PID.
+# dnsperf's count would miss queries it gave up on). The idle event loop's timers are in the figure too.
+# Loopback only; takes 5 minutes or more (far more on a loaded machine); every process is stopped by its PID.
 set -euo pipefail
 N=${1:-10000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +45,7 @@ for _ in $(seq 1 300); do
   kill -0 "$VP" 2>/dev/null || { cat "$DIR/valgrind.log" >&2; exit 1; }
   sleep 1
 done
-load 20000
+load "${BENCH_IR_WARMUP:-20000}"
 BEFORE=$(recv)
 callgrind_control -z "$VP" >/dev/null
 load "$N"
