@@ -576,6 +576,22 @@ describe('ParsedQuery', () => {
     assert.equal(q.qnameEnd, 12 + 10);
   });
 
+  test('question names: lowercased, odd bytes as three decimal digits (\\DDD), labels joined by dots', () => {
+    const cases: [number[][], string][] = [
+      [[[0x41, 0x70, 0x50], [0x54, 0x65, 0x53, 0x74]], 'app.test'],
+      [[[0x00, 0x09, 0x7f, 0xff]], '\\000\\009\\127\\255'],
+      [[[0x5c, 0x2e], [0x5a, 0x40, 0x5b, 0x60, 0x7b]], '\\092\\046.z@[`{'],
+      [[Array.from({ length: 63 }, () => 0xc8), Array.from({ length: 63 }, () => 0x61)], '\\200'.repeat(63) + '.' + 'a'.repeat(63)],
+    ];
+    for (const [labels, text] of cases) {
+      const name = labels.flatMap((l) => [l.length, ...l]);
+      const msg = Buffer.concat([header(1, 0, 1, 0, 0, 0), Buffer.from([...name, 0, 0, 1, 0, 1])]);
+      const { outcome, q } = parse(msg);
+      assert.equal(outcome, ParseOutcome.OK);
+      assert.equal(q.qname, text);
+    }
+  });
+
   test('unknown EDNS options are skipped', () => {
     const { outcome, q } = parse(buildQuery({ name: 'a.test', edns: { options: [{ code: 10, data: Buffer.alloc(8, 1) }, { code: 65001, data: Buffer.from('x') }] } }));
     assert.equal(outcome, ParseOutcome.OK);

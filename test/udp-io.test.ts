@@ -147,6 +147,32 @@ test('udp-io batch: IPv6 on [::1]; the source address reaches the query path (qu
   });
 });
 
+test('udp-io batch: datagrams of one batch from different sources each reach the query path with their own source (query log)', async () => {
+  const { log, lines } = capturingLogger();
+  await withServer({ args: ['--udp-io', 'batch', '--query-log', '1'], log }, async (ts) => {
+    const sources = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    const socks = await Promise.all(sources.map((host) => openClient(host)));
+    try {
+      const replies = new Promise<void>((resolve) => {
+        let left = 30;
+        for (const sock of socks) sock.on('message', () => --left === 0 && resolve());
+      });
+      // Interleaved and sent before the server (in this process) reads: they arrive in one batch, the source
+      // changing from one datagram to the next, and again repeating an earlier one.
+      for (let i = 0; i < 30; i++) {
+        const n = [0, 0, 1, 2, 1, 0][i % 6]!;
+        socks[n]!.send(buildQuery({ name: `s${n}.gslb.example.test`, id: i + 1 }), ts.udp.port, ts.udp.host);
+      }
+      await Promise.race([replies, new Promise((r) => setTimeout(r, 10_000))]);
+    } finally {
+      for (const sock of socks) sock.close();
+    }
+    const logged = lines.filter((l) => l.msg === 'query');
+    assert.equal(logged.length, 30);
+    for (const l of logged) assert.equal(l.client, sources[Number(/^s(\d)\./.exec(String(l.qname))![1])], `client of ${String(l.qname)}`);
+  });
+});
+
 test('udp-io batch: a burst of 500 queries sent at once is all answered, in batches (fewer receive calls than datagrams)', async () => {
   await withServer({ args: ['--udp-io', 'batch'] }, async (ts) => {
     const packets = Array.from({ length: 500 }, (_, i) => appQuery(i + 1));

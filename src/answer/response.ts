@@ -10,6 +10,7 @@ import { longestFittingCut, type AdditionalCut, type AnswerPlan } from '../snaps
 import type { Decision } from '../routing/decision.js';
 import { CLASSIC_UDP_PAYLOAD, EDNS_DO, EdnsOption, Flag, HEADER_SIZE, OUR_UDP_PAYLOAD, Rcode, RRClass, RRType } from '../wire/constants.js';
 import { badVersionReply } from '../wire/badvers.js';
+import { put16, put32 } from '../wire/bytes.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { COOKIE_REPLY_LEN } from '../protect/cookies.js';
 import type { QueryGuard } from '../protect/guard.js';
@@ -146,11 +147,11 @@ export class ResponseBuilder {
     let flags = Flag.QR | (qflags & Flag.RD) | (qflags & Flag.CD) | (rcode & 0xf);
     if (this.aa) flags |= Flag.AA;
     if (truncated) flags |= Flag.TC;
-    out.writeUInt16BE(flags, 2);
-    out.writeUInt16BE(q.qdcount, 4);
-    out.writeUInt16BE(an, 6);
-    out.writeUInt16BE(ns, 8);
-    out.writeUInt16BE(ar + (q.hasEdns ? 1 : 0), 10);
+    put16(out, 2, flags);
+    put16(out, 4, q.qdcount);
+    put16(out, 6, an);
+    put16(out, 8, ns);
+    put16(out, 10, ar + (q.hasEdns ? 1 : 0));
     let o = questionEnd;
     if (!truncated) {
       if (body) o += body.copy(out, o, 0, bodyBytes);
@@ -160,31 +161,31 @@ export class ResponseBuilder {
     this.truncated = truncated;
     if (!q.hasEdns) return out;
     out[o] = 0; // root owner
-    out.writeUInt16BE(RRType.OPT, o + 1);
-    out.writeUInt16BE(OUR_UDP_PAYLOAD, o + 3);
+    put16(out, o + 1, RRType.OPT);
+    put16(out, o + 3, OUR_UDP_PAYLOAD);
     out[o + 5] = rcode >> 4; // extended rcode bits
     out[o + 6] = 0; // version 0
-    out.writeUInt16BE(q.ednsFlags & EDNS_DO, o + 7);
-    out.writeUInt16BE(optLen - 11, o + 9);
+    put16(out, o + 7, q.ednsFlags & EDNS_DO);
+    put16(out, o + 9, optLen - 11);
     o += 11;
     if (q.hasEcs) {
-      out.writeUInt16BE(EdnsOption.ECS, o);
-      out.writeUInt16BE(4 + ecsAddrLen, o + 2);
-      out.writeUInt16BE(q.ecs.family, o + 4);
+      put16(out, o, EdnsOption.ECS);
+      put16(out, o + 2, 4 + ecsAddrLen);
+      put16(out, o + 4, q.ecs.family);
       out[o + 6] = q.ecs.sourcePrefix;
       out[o + 7] = this.ecsScope;
       q.ecs.address.copy(out, o + 8, 0, ecsAddrLen);
       o += 8 + ecsAddrLen;
     }
     if (nsid) {
-      out.writeUInt16BE(EdnsOption.NSID, o);
-      out.writeUInt16BE(nsidLen, o + 2);
+      put16(out, o, EdnsOption.NSID);
+      put16(out, o + 2, nsidLen);
       nodeId!.copy(out, o + 4);
       o += 4 + nsidLen;
     }
     if (cookie) {
-      out.writeUInt16BE(EdnsOption.COOKIE, o);
-      out.writeUInt16BE(COOKIE_REPLY_LEN, o + 2);
+      put16(out, o, EdnsOption.COOKIE);
+      put16(out, o + 2, COOKIE_REPLY_LEN);
       this.cookies.writeCookie(out, o + 4, msg, q.cookie);
     }
     return out;
@@ -251,11 +252,11 @@ function payloadLimit(q: ParsedQuery, transport: Transport): number {
 function writeDecision(out: Buffer, at: number, d: Decision, ownerOffset: number): number {
   let o = at;
   const one = (type: number, rdata: Buffer) => {
-    out.writeUInt16BE(0xc000 | ownerOffset, o);
-    out.writeUInt16BE(type, o + 2);
-    out.writeUInt16BE(RRClass.IN, o + 4);
-    out.writeUInt32BE(d.ttl, o + 6);
-    out.writeUInt16BE(rdata.length, o + 10);
+    put16(out, o, 0xc000 | ownerOffset);
+    put16(out, o + 2, type);
+    put16(out, o + 4, RRClass.IN);
+    put32(out, o + 6, d.ttl);
+    put16(out, o + 10, rdata.length);
     rdata.copy(out, o + 12);
     o += 12 + rdata.length;
   };

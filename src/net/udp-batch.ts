@@ -24,6 +24,11 @@ export class BatchUdpListener implements UdpIo {
   private rx: Buffer = Buffer.alloc(0);
   private tx: Buffer = Buffer.alloc(0);
   private addr: Buffer = Buffer.alloc(0);
+  /** `addr` as four 32-bit words per datagram, and the last source address seen in them (see peerText). */
+  private addrWords: Int32Array = new Int32Array(0);
+  private readonly lastPeer = new Int32Array(4);
+  private lastPeerFamily = 0;
+  private lastPeerText = '';
   private readonly stats = emptyUdpIoCounters();
   private statIndex: Record<string, number> = {};
 
@@ -54,6 +59,7 @@ export class BatchUdpListener implements UdpIo {
       this.rx = Buffer.from(socket.rx.buffer, socket.rx.byteOffset, socket.rx.byteLength);
       this.tx = Buffer.from(socket.tx.buffer, socket.tx.byteOffset, socket.tx.byteLength);
       this.addr = Buffer.from(socket.rxAddr.buffer, socket.rxAddr.byteOffset, socket.rxAddr.byteLength);
+      this.addrWords = new Int32Array(socket.rxAddr.buffer, socket.rxAddr.byteOffset, socket.rxAddr.byteLength >> 2);
       this.statIndex = Object.fromEntries(this.addon.STATS.map((name, i) => [name, i]));
       return Promise.resolve(socket.port);
     } catch (err) {
@@ -67,7 +73,7 @@ export class BatchUdpListener implements UdpIo {
     if (!socket) return 0;
     const { rxMeta, txMeta } = socket;
     const { RX_META, TX_META, RX_TRUNCATED } = this.addon;
-    const { rx, tx, addr } = this;
+    const { rx, tx } = this;
     let responses = 0;
     let offset = 0;
     for (let i = 0; i < count; i++) {
@@ -75,7 +81,7 @@ export class BatchUdpListener implements UdpIo {
       const start = i * MAX_UDP_QUERY;
       const msg = rx.subarray(start, start + rxMeta[m]!);
       const family = rxMeta[m + 3] === 6 ? 6 : 4;
-      const address = family === 6 ? bytesToIpv6(addr, i * 16) : bytesToIpv4(addr, i * 16);
+      const address = this.peerText(i, family);
       const out = this.answerer.answer(msg, (rxMeta[m + 1]! & RX_TRUNCATED) !== 0, address, family);
       if (!out) continue;
       if (offset + out.length > tx.length) {
@@ -92,6 +98,25 @@ export class BatchUdpListener implements UdpIo {
       responses++;
     }
     return responses;
+  }
+
+  /**
+   * The text form of datagram i's source address. A batch mostly comes from a few resolvers, so the last
+   * one's text is kept: formatting an address costs several string allocations, comparing it four integers.
+   */
+  private peerText(i: number, family: 4 | 6): string {
+    const words = this.addrWords;
+    const w = i * 4;
+    const last = this.lastPeer;
+    if (family === this.lastPeerFamily && words[w] === last[0] && words[w + 1] === last[1] && words[w + 2] === last[2] && words[w + 3] === last[3])
+      return this.lastPeerText;
+    last[0] = words[w]!;
+    last[1] = words[w + 1]!;
+    last[2] = words[w + 2]!;
+    last[3] = words[w + 3]!;
+    this.lastPeerFamily = family;
+    this.lastPeerText = family === 6 ? bytesToIpv6(this.addr, i * 16) : bytesToIpv4(this.addr, i * 16);
+    return this.lastPeerText;
   }
 
   close(): Promise<void> {
