@@ -26,8 +26,9 @@ regions:
   solo:
     location: { lat: 40.7, lon: -74.0 }
     endpoints: [ { address: 127.0.0.4 } ]
-    # rise 100 at 200 ms: still waiting for the whole test
-    check: { type: http, port: ${port}, path: /health, interval: 200ms, timeout: 150ms, rise: 100, fall: 2 }
+    # rise 100 at 1 s: still waiting for the whole test. A generous timeout: one slow first check on a loaded
+    # machine would make it down, and then 100 successes from up.
+    check: { type: http, port: ${port}, path: /health, interval: 1s, timeout: 900ms, rise: 100, fall: 2 }
     unverified: wait
 services:
   app:  { policy: failover, regions: [pool], answers: 4, unverified: wait }

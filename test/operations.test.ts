@@ -399,6 +399,9 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_udp_batch_datagrams_total',
         'gslb_udp_send_waits_total',
         'gslb_udp_send_errors_total',
+        'gslb_beacon_samples_total',
+        'gslb_region_utilization',
+        'gslb_service_shed_share',
       ]),
     );
     for (const [name, type] of types) {
@@ -596,6 +599,9 @@ describe('OpenAPI document and Swagger UI', () => {
       ['/v1/regions/{name}/undrain', 'post'],
       ['/v1/probes', 'post'],
       ['/v1/latency', 'post'],
+      ['/v1/load', 'post'],
+      ['/v1/beacons', 'post'],
+      ['/v1/zones/{zone}/dnssec/rollover', 'post'],
     ] as const;
     for (const [path, method] of mutating) {
       const schema = doc.paths[path]?.[method]?.requestBody?.content?.['application/json']?.schema;
