@@ -810,16 +810,18 @@ describe('endpoints', () => {
     assert.deepEqual(addrs(d), ['198.51.100.1']);
   });
 
-  test('the first endpoint follows endpoint weight (3:1:0) over 20 000 decisions', () => {
+  test('failover: the first endpoint follows endpoint weight (3:1:0) across 20 000 subnets, each subnet keeps its own', () => {
     const snap = build({ regions, services });
     const s = svc(snap, 'syd');
     const rng = seededRng(99);
-    const cl = client(BERLIN);
     const firsts: (string | undefined)[] = [];
     for (let i = 0; i < 20_000; i++) {
+      const cl = client(`10.${i >> 8}.${i & 0xff}.1`, 24);
       const d = decide(snap, s, RRType.A, cl, rng);
       assert.equal(d.endpoints.length, 1);
-      assert.equal(d.scope, 0);
+      // Rendezvous per client /24 whatever the policy: the answer holds for the block.
+      assert.equal(d.scope, 24);
+      if (i < 200) assert.equal(decide(snap, s, RRType.A, cl, seededRng(i)).endpoints[0]?.address, d.endpoints[0]?.address);
       firsts.push(d.endpoints[0]?.address);
     }
     const got = shares(firsts);
@@ -871,7 +873,8 @@ describe('endpoints', () => {
       assert.equal(regionOf(ref), 'frankfurt');
       assert.ok(ref.endpoints.length > 0 && ref.endpoints.every((e) => FRA_V6.includes(e.address)));
       const fra = run(snap, client(`${base}::1`), { service: 'fra', qtype: RRType.AAAA });
-      assert.equal(fra.scope, 0, 'failover: client-independent');
+      // Two of three endpoints chosen by rendezvous per /56, for failover too.
+      assert.equal(fra.scope, 56, 'failover choosing endpoints: per /56');
       const lat = build({ regions, services: { app: { policy: 'latency', regions: ['frankfurt'], answers: 2 } } });
       const a = run(lat, client(`${base}::1`), { qtype: RRType.AAAA });
       assert.equal(a.scope, 56);
@@ -1025,6 +1028,28 @@ describe('consistent endpoint choice: weighted rendezvous hashing per client sub
       assert.deepEqual(addrs(again), addrs(d));
       assert.equal(d.endpoints.length, 2);
       assert.ok(!addrs(d).includes(FIVE[3]!));
+    }
+  });
+
+  test('failover and weighted too: the endpoints a subnet gets do not depend on the draw, one leaving moves 1/5, scope /24', () => {
+    for (const policy of ['failover', 'weighted'] as const) {
+      const z = (endpoints: string[]): ZoneSpec => ({
+        regions: { frankfurt: { endpoints: endpoints.map((address) => ({ address })) } },
+        services: { app: { policy, regions: ['frankfurt'], answers: 1 } },
+      });
+      const before = firstsOf(build(z(FIVE)));
+      // Another random source for every query: the choice is the subnet's, not the draw's.
+      const snap = build(z(FIVE));
+      for (let i = 0; i < 500; i++) assert.equal(run(snap, subnet(i), { rng: seededRng(i + 77_777) }).endpoints[0]?.address, before[i], `${policy} subnet ${i}`);
+      assert.equal(run(snap, subnet(1), { rng: seededRng(1) }).scope, 24, `${policy}: the answer holds for the /24`);
+      const after = firstsOf(build(z(FIVE.filter((a) => a !== '192.0.2.3'))));
+      let moved = 0;
+      before.forEach((b, i) => {
+        if (b === after[i]) return;
+        moved++;
+        assert.equal(b, '192.0.2.3', `${policy}: subnet ${i} moved from ${b} to ${after[i]}`);
+      });
+      assert.ok(Math.abs(moved / SUBNETS - 0.2) <= 0.02, `${policy}: ${moved} of ${SUBNETS} moved`);
     }
   });
 

@@ -234,8 +234,10 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
   const up = region.answering[family].filter((e) => failOpen || snap.health.endpointUp(name, e.address));
   const usable = failOpen ? up : settledFirst(snap.health, name, up, waitsForRise(region, service));
-  // Choosing some of the endpoints (or one CNAME target) rotates them per client /24 or /56.
-  if (located && usable.length > (hostsOnly ? 1 : service.answers)) sticky = true;
+  // Choosing some of the endpoints (or one CNAME target) is per client /24 or /56 whatever the policy (the
+  // contract: an endpoint leaving moves only its own clients), so such an answer's scope is that block.
+  const choosing = usable.length > (hostsOnly ? 1 : service.answers);
+  if (choosing) sticky = true;
   // A shed decision depends on the client block even when the policy is not located.
   if (located || sticky) {
     if (sticky) scope = Math.max(scope, stickyBits);
@@ -245,10 +247,12 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // Endpoints by weighted rendezvous hashing of the client block (rendezvous.ts), salted apart from the region
   // choice so that within a tolerance group each region's subnets spread over all of its endpoints. When every
   // usable endpoint is answered the order is that of the whole block the decision holds for, as every client in
-  // it gets this decision from the cache; a /24's own order would depend on who asked first. Unlocated policies
-  // rotate per query (their answers have scope 0).
+  // it gets this decision from the cache; a /24's own order would depend on who asked first. When an unlocated
+  // policy answers every usable endpoint the set is the same for all, so only the order rotates, per query
+  // (scope 0), as a round robin of the records.
   const seed = subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), service.name + '\u0000endpoints');
-  const order = (list: readonly EndpointIndex[]) => (located ? rendezvousOrder(list, endpointKey, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng));
+  const order = (list: readonly EndpointIndex[]) =>
+    located || choosing ? rendezvousOrder(list, endpointKey, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng);
   let endpoints: EndpointIndex[] = [];
   let cname: EndpointIndex | undefined;
   if (usable.length > 0 && !hostsOnly) endpoints = order(usable).slice(0, service.answers);
