@@ -5,7 +5,8 @@
  * way and renamed over the file; the data directory belongs to one process (dir-lock.ts), so a queue in this
  * process is all the compare-and-set needs.
  */
-import { mkdir, open, readFile, link, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, link, rename, unlink } from 'node:fs/promises';
+import { syncDir, writeSynced } from '../util/synced-file.js';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { ZoneKeyStore } from './dnssec-keys.js';
@@ -55,12 +56,7 @@ export class FileZoneKeys implements ZoneKeyStore {
       const file = this.fileOf(zone);
       if ((await this.read(zone)) !== expected) return false;
       await rename(await this.written(file, text), file);
-      const dir = await open(dirname(file), 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
+      await syncDir(dirname(file));
       return true;
     });
     this.queue = run.catch(() => undefined);
@@ -71,13 +67,7 @@ export class FileZoneKeys implements ZoneKeyStore {
   private async written(file: string, text: string): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeSynced(tmp, text, 'wx', 0o600);
     return tmp;
   }
 }

@@ -4,7 +4,8 @@
  * the previous state or the new one, never a mix.
  */
 import { readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
+import { syncDir, writeSynced } from '../util/synced-file.js';
 import type { Logger } from 'pino';
 import type { DataFiles } from './keys.js';
 import { parseJson, warnCorrupt } from './records.js';
@@ -53,20 +54,9 @@ export class StateFile {
     const text = JSON.stringify(toFile(state));
     const tmp = this.files.temp;
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, text, 'w', 0o600);
       await rename(tmp, this.files.state);
-      const dir = await open(this.dir, 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
+      await syncDir(this.dir);
       if (this.failed) this.log.info({ file: this.files.state }, 'embedded store writable again');
       this.failed = false;
     } catch (err) {
