@@ -11,10 +11,14 @@ export interface EndpointIndex {
   weight: number;
   /** Precomputed rdata: 4 or 16 address bytes, or the uncompressed wire name of a hostname endpoint. */
   rdata: Buffer;
+  /** Its half of every rendezvous pair (routing/rendezvous.ts keyHash of the address), made once per snapshot. */
+  hash: number;
 }
 
 export interface RegionIndex {
   region: Region;
+  /** rendezvous.ts keyHash of the name: tolerance sharing and shedding pair client blocks with it. */
+  hash: number;
   v4: EndpointIndex[];
   v6: EndpointIndex[];
   hosts: EndpointIndex[];
@@ -28,4 +32,6 @@ export interface ServiceIndex {
   ordinal: number;
   /** Candidate regions in declared order. */
   regions: RegionIndex[];
+  /** Hash salts of its per-client-block choices (routing/select.ts subnetHash), made once per snapshot. */
+  salts: { endpoints: string; shed: string };
 }

@@ -180,7 +180,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // Regions shed from are passed over for load, not for health: passedOverFor must not call them down.
   const healthy = eligible;
   if (service.shed) {
-    const shed = applyShedding(eligible, service.shed, snap.utilization, subnetHash(client.address, stickyBits, service.name + '\u0000shed'));
+    const shed = applyShedding(eligible, service.shed, snap.utilization, subnetHash(client.address, stickyBits, svc.salts.shed));
     for (const r of svc.regions) {
       const u = snap.utilization.get(r.region.name);
       if (u !== undefined) candidates[indexOf(r)]!.utilization = u;
@@ -222,7 +222,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
       } else {
         sticky = true;
         // Rendezvous: a region leaving the group moves only the subnets it had, the others keep theirs.
-        region = rendezvousPick(close, (r) => r.region.name, (r) => r.region.weight, subnetHash(client.address, stickyBits, service.name))!;
+        region = rendezvousPick(close, (r) => r.hash, (r) => r.region.weight, subnetHash(client.address, stickyBits, service.name))!;
         reason = `${close.length} regions within ${service.toleranceMs} ms of the best share by weight; this client subnet's share`;
       }
     }
@@ -250,9 +250,9 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // it gets this decision from the cache; a /24's own order would depend on who asked first. When an unlocated
   // policy answers every usable endpoint the set is the same for all, so only the order rotates, per query
   // (scope 0), as a round robin of the records.
-  const seed = subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), service.name + '\u0000endpoints');
+  const seed = subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), svc.salts.endpoints);
   const order = (list: readonly EndpointIndex[]) =>
-    located || choosing ? rendezvousOrder(list, endpointKey, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng);
+    located || choosing ? rendezvousOrder(list, endpointHash, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng);
   let endpoints: EndpointIndex[] = [];
   let cname: EndpointIndex | undefined;
   if (usable.length > 0 && !hostsOnly) endpoints = order(usable).slice(0, service.answers);
@@ -269,7 +269,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   return { region, endpoints, cname, ttl, scope, why };
 }
 
-const endpointKey = (e: EndpointIndex) => e.address;
+const endpointHash = (e: EndpointIndex) => e.hash;
 const endpointWeight = (e: EndpointIndex) => e.weight;
 
 /** One family of a region as a candidate: its answering endpoints, their health, the drain. */

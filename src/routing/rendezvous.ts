@@ -6,7 +6,7 @@
  */
 import { fmix32 } from '../util/hash.js';
 
-/** FNV-1a of a string: the item's half of the pair (an endpoint address, a region name). */
+/** FNV-1a of a string: the item's half of the pair (an endpoint address, a region name), made at snapshot build. */
 export function keyHash(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
@@ -35,21 +35,21 @@ export function rendezvousScore(seed: number, item: number, weight: number): num
   return weight > 0 ? -weight / ln : 1 / ln;
 }
 
-/** `items` in the order a client block (its seed) takes them: highest score first. */
-export function rendezvousOrder<T>(items: readonly T[], key: (t: T) => string, weight: (t: T) => number, seed: number): T[] {
+/** `items` in the order a client block (its seed) takes them: highest score first. `hash`: the item's keyHash. */
+export function rendezvousOrder<T>(items: readonly T[], hash: (t: T) => number, weight: (t: T) => number, seed: number): T[] {
   if (items.length <= 1) return [...items];
   return items
-    .map((item) => ({ item, score: rendezvousScore(seed, keyHash(key(item)), weight(item)) }))
+    .map((item) => ({ item, score: rendezvousScore(seed, hash(item), weight(item)) }))
     .sort((a, b) => b.score - a.score)
     .map((x) => x.item);
 }
 
 /** The item a client block takes first (undefined for none). */
-export function rendezvousPick<T>(items: readonly T[], key: (t: T) => string, weight: (t: T) => number, seed: number): T | undefined {
+export function rendezvousPick<T>(items: readonly T[], hash: (t: T) => number, weight: (t: T) => number, seed: number): T | undefined {
   let best: T | undefined;
   let bestScore = -Infinity;
   for (const item of items) {
-    const s = rendezvousScore(seed, keyHash(key(item)), weight(item));
+    const s = rendezvousScore(seed, hash(item), weight(item));
     if (s > bestScore) {
       best = item;
       bestScore = s;

@@ -5,7 +5,7 @@
  * growing share moves the same clients plus more, and a falling one brings the same clients back.
  */
 import type { RegionIndex } from '../model/indexes.js';
-import { keyHash, pairUniform } from './rendezvous.js';
+import { pairUniform } from './rendezvous.js';
 
 /** The share of a region's clients shed at `utilization` (none without a fresh report). */
 export function shedShare(utilization: number | undefined, shed: { from: number; to: number }): number {
@@ -14,9 +14,9 @@ export function shedShare(utilization: number | undefined, shed: { from: number;
   return (utilization - shed.from) / (shed.to - shed.from);
 }
 
-/** Is the client block `seed` among the first `share` of the region's clients to be shed? */
-export function isShed(seed: number, region: string, share: number): boolean {
-  return share > 0 && pairUniform(seed, keyHash(region)) < share;
+/** Is the client block `seed` among the first `share` of the region's clients to be shed? (`regionHash`: RegionIndex.hash) */
+export function isShed(seed: number, regionHash: number, share: number): boolean {
+  return share > 0 && pairUniform(seed, regionHash) < share;
 }
 
 export interface Shedding {
@@ -40,7 +40,7 @@ export function applyShedding(eligible: RegionIndex[], shed: { from: number; to:
       continue;
     }
     if (share < 1) perBlock = true;
-    const out = isShed(seed, name, share);
+    const out = isShed(seed, r.hash, share);
     shares.set(name, { share, shed: out });
     if (!out) kept.push(r);
   }

@@ -3,6 +3,7 @@ import { RRType } from '../wire/constants.js';
 import { nameToWire, parentName, wireLength } from '../wire/name.js';
 import { addressBytes } from '../util/cidr.js';
 import { DecisionCache } from '../routing/decision-cache.js';
+import { keyHash } from '../routing/rendezvous.js';
 import { Locator } from '../geo/locator.js';
 import { ALL_UP, type HealthView } from '../health/view.js';
 import { LatencyTable, type MeasuredLatency } from '../geo/latency-table.js';
@@ -48,11 +49,11 @@ function indexRegion(region: Region): RegionIndex {
   const hosts: EndpointIndex[] = [];
   for (const ep of region.endpoints) {
     const rdata = ep.family === 0 ? nameToWire(ep.address) : addressBytes(ep.address, ep.family);
-    const entry: EndpointIndex = { address: ep.address, family: ep.family, weight: ep.weight, rdata };
+    const entry: EndpointIndex = { address: ep.address, family: ep.family, weight: ep.weight, rdata, hash: keyHash(ep.address) };
     (ep.family === 4 ? v4 : ep.family === 6 ? v6 : hosts).push(entry);
   }
   const lists = { v4, v6, hosts };
-  return { region, ...lists, answering: { ipv4: familyEndpoints(lists, 'ipv4'), ipv6: familyEndpoints(lists, 'ipv6') } };
+  return { region, hash: keyHash(region.name), ...lists, answering: { ipv4: familyEndpoints(lists, 'ipv4'), ipv6: familyEndpoints(lists, 'ipv6') } };
 }
 
 function newNode(name: string): NameNode {
@@ -150,7 +151,7 @@ function indexServices(zoneSet: ZoneSet, apiRegions: readonly Region[]): { regio
       for (const r of regions.values()) {
         if (r.region.services.includes(service.name) && !candidates.includes(r)) candidates.push(r);
       }
-      services.set(service.name, { service, regions: candidates, ordinal: services.size });
+      services.set(service.name, { service, regions: candidates, ordinal: services.size, salts: { endpoints: `${service.name}\u0000endpoints`, shed: `${service.name}\u0000shed` } });
     }
   }
   return { regions, services };
