@@ -144,7 +144,11 @@ export class Responder {
     return this.serviceAnswer(q, msg, peer, plan, snap, transport);
   }
 
-  /** DO=1 to a signed zone: the signer writes the records and their signatures (signed.ts). */
+  /**
+   * DO=1 to a signed zone: the signer's body (records and their signatures, signed.ts), kept across queries. The
+   * ECS scope is this query's decision's (`info.decision`, which `steer` sets), never one kept with the body:
+   * clients in blocks of different lengths may share one body.
+   */
   private signedAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, zone: ZoneIndex, signing: ZoneSigning, snap: Snapshot, transport: Transport, signatures: boolean): Buffer {
     const steer = (serviceName: string): Decision => {
       const d = decide(snap, snap.services.get(serviceName)!, q.qtype, this.clientOf(q, peer), this.rng);
@@ -157,7 +161,8 @@ export class Responder {
     const res = this.res.start(a.rcode).records(a.body, a.an, a.ns, a.ar);
     if (a.cuts) res.cutAt(a.cuts);
     if (a.aa) res.authoritative();
-    if (a.decision) res.scope(Math.min(a.decision.scope, q.hasEcs ? q.ecs.sourcePrefix : 0));
+    const d = this.info.decision;
+    if (d) res.scope(Math.min(d.scope, q.hasEcs ? q.ecs.sourcePrefix : 0));
     return res.build(q, msg, transport);
   }
 

@@ -13,6 +13,27 @@
  * Signatures come from one SignatureCache per validity, shared by every snapshot: the records arrays passed in
  * are the snapshot's own (static RRsets) or kept per decision, so a warm answer finds its signature by identity.
  * NS/MX/SRV answers get their in-zone targets' A/AAAA in the additional section, signed, as unsigned ones do.
+ *
+ * The finished bodies are kept too (the body cache), so a warm signed answer is a lookup plus what the unsigned
+ * path does anyway (steering, the response around the body):
+ *
+ * - per zone index (a WeakMap: a zone change makes new indexes, and the old bodies go with them), by query
+ *   name, type and whether signatures are wanted, in a TwoGenerationMap of BODY_GENERATION;
+ * - an entry holds while the keys' phase is the same object (a rollover moving on by time gives the new
+ *   signer's RRSIGs at once) and for BODY_MAX_AGE_MS, so a signature the SignatureCache makes again near its
+ *   expiry reaches the answers within a minute (signatures are valid for days);
+ * - a static answer's entry is its body. A steered one's names its service: a lookup steers (once per query,
+ *   as without the cache) and then finds the body for the decision's records: by the decision's identity when it
+ *   came from the decision cache (the same object for every query of its block), else by its records' content
+ *   (failover and weighted decisions are made per query), both checked against the decision's TTL. State
+ *   rebuilds keep the zone indexes, so the bodies depend on nothing but what these keys name; the ECS scope is
+ *   not in the body, the responder takes it from this query's decision.
+ *
+ * Memory: at most 2 x BODY_GENERATION = 8192 entries per signed zone, plus the bodies that decision-cache
+ * entries still lead to (deduplicated by content, so a few per distinct endpoint set, and gone with the entry
+ * that holds them). A body is ~150-400 B (a steered A/AAAA RRset with one ECDSA RRSIG ~150 B, a NODATA with
+ * signed SOA and NSEC ~350 B) plus ~250 B of objects around it: ~5 MiB per zone when full (bench:dnssec
+ * measures it), where the signature cache's 10 000 entries are ~12 MiB.
  */
 import type { SigningKey } from '../dnssec/algorithms.js';
 import { SignatureCache } from '../dnssec/cache.js';
@@ -29,12 +50,13 @@ import type { RecordData, ResourceRecord } from '../wire/records.js';
 import { BlockWriter } from '../wire/writer.js';
 import { covering } from './covering.js';
 import { TwoGenerationMap } from '../util/two-generations.js';
+import { isCachedDecision } from '../routing/decision-cache.js';
 
-/** What the response builder writes after the question: a plan's header fields and bytes, made per query. */
-export interface SignedBody extends Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body' | 'cuts'> {
-  /** The steering decision behind the answer, when a service answered. */
-  decision: Decision | undefined;
-}
+/**
+ * What the response builder writes after the question: a plan's header fields and bytes, made once and kept
+ * (the body cache). Never the steering decision: one body serves many decisions (and ECS scopes).
+ */
+export type SignedBody = Pick<AnswerPlan, 'rcode' | 'aa' | 'an' | 'ns' | 'ar' | 'body' | 'cuts'>;
 
 /** Steers a service name for the query's client (the responder knows the client). */
 export type Steer = (serviceName: string) => Decision;
@@ -45,6 +67,32 @@ const RFC8482_HINFO: RecordData[] = [{ type: RRType.HINFO, cpu: 'RFC8482', os: '
 const REFRESH_SHARE = 0.25;
 /** NSEC RRsets kept per generation (at most twice this many). */
 const NSEC_GENERATION = 4096;
+/** Finished bodies kept per zone index and generation (at most twice this many). */
+const BODY_GENERATION = 4096;
+/** A kept body is made again after this long, so refreshed signatures reach it (they are valid for days). */
+export const BODY_MAX_AGE_MS = 60_000;
+
+/** One kept body (or, for a steered name, where its bodies are), valid for one key phase and a while. */
+interface Kept {
+  phase: SigningPhase;
+  /** The signer's clock when it was made (ms). */
+  madeAt: number;
+  /** The answer; undefined for a steered name's entry. */
+  body: SignedBody | undefined;
+  /** A steered name's service: what to steer before looking the body up. */
+  service: string | undefined;
+  /** A steered name's bodies by their cached decision's records (`cname ?? endpoints`). */
+  byDecision: WeakMap<object, Kept> | undefined;
+  /** A steered body's decision TTL (its records' and its negative answer's TTL). */
+  ttl: number;
+}
+
+/** What one build made: the body and, when a service answered, the service and the decision. */
+interface Built {
+  body: SignedBody;
+  service: string | undefined;
+  decision: Decision | undefined;
+}
 
 /** One signed response in the making: the writer, the section counts, the key and the time. */
 interface Pass {
@@ -58,6 +106,9 @@ interface Pass {
   now: number;
   an: number;
   ns: number;
+  /** Set when a service answered: its name and the decision steer gave. */
+  service: string | undefined;
+  decision: Decision | undefined;
 }
 
 export class Signer {
@@ -71,6 +122,8 @@ export class Signer {
   private readonly nsecs = new TwoGenerationMap<SignableData[]>(NSEC_GENERATION);
   /** A decision's records, kept per (cached) decision's endpoint list. */
   private readonly endpointData = new WeakMap<readonly EndpointIndex[] | EndpointIndex, SignableData[]>();
+  /** The body cache (see the top of the file), per zone index. */
+  private readonly bodies = new WeakMap<ZoneIndex, TwoGenerationMap<Kept>>();
 
   constructor(
     private readonly capacity?: number,
@@ -88,14 +141,74 @@ export class Signer {
     return cache;
   }
 
-  /** The signed answer to `qname`/`qtype` (`qnameLength`: its wire length) in the signed zone `zone`. */
+  /**
+   * The signed answer to `qname`/`qtype` (`qnameLength`: its wire length) in the signed zone `zone`: the kept
+   * body when there is one for this phase (and, for a service, this decision's records), else a new one. Calls
+   * `steer` once when a service answers, never otherwise.
+   */
   answer(zone: ZoneIndex, signing: ZoneSigning, qname: string, qtype: number, qnameLength: number, steer: Steer, signatures = true): SignedBody {
-    const w = new BlockWriter(HEADER_SIZE + qnameLength + 4);
-    w.knowName(zone.apex, HEADER_SIZE + qnameLength - wireLength(zone.apex));
     const nowMs = this.clock();
     const phase = phaseOf(signing, nowMs);
-    const p: Pass = { w, signing, phase, cache: this.cacheFor(signing.validitySeconds), signatures, now: nowMs / 1000, an: 0, ns: 0 };
-    const view: ZoneView = { zone: signing.zone, nodes: zone.nodes };
+    let bodies = this.bodies.get(zone);
+    if (bodies === undefined) this.bodies.set(zone, (bodies = new TwoGenerationMap<Kept>(BODY_GENERATION)));
+    const key = `${qtype}${signatures ? '+' : '-'}${qname}`;
+    const kept = bodies.get(key);
+    let d: Decision | undefined;
+    if (kept !== undefined && fresh(kept, phase, nowMs)) {
+      if (kept.service === undefined) return kept.body!;
+      d = steer(kept.service);
+      const hit = keptFor(bodies, key, kept, d, phase, nowMs);
+      if (hit !== undefined) return hit;
+    }
+    // Steered already (a kept name whose body for this decision is not kept): the build gets this decision.
+    const decided = d;
+    const built = this.build(zone, signing, phase, nowMs, qname, qtype, qnameLength, decided ? () => decided : steer, signatures);
+    if (built.service === undefined) {
+      bodies.set(key, { phase, madeAt: nowMs, body: built.body, service: undefined, byDecision: undefined, ttl: 0 });
+      return built.body;
+    }
+    // A new (or stale) name gets a new entry: what the old one kept by decision goes with it.
+    let entry = kept;
+    if (entry === undefined || decided === undefined) {
+      entry = { phase, madeAt: nowMs, body: undefined, service: built.service, byDecision: new WeakMap(), ttl: 0 };
+      bodies.set(key, entry);
+    }
+    keepSteered(bodies, key, entry, built.decision!, built.body, phase, nowMs);
+    return built.body;
+  }
+
+  /** Writes the signed answer (the lookup of the unsigned path, each RRset with its RRSIGs). */
+  private build(
+    zone: ZoneIndex,
+    signing: ZoneSigning,
+    phase: SigningPhase,
+    nowMs: number,
+    qname: string,
+    qtype: number,
+    qnameLength: number,
+    steer: Steer,
+    signatures: boolean,
+  ): Built {
+    const w = new BlockWriter(HEADER_SIZE + qnameLength + 4);
+    w.knowName(zone.apex, HEADER_SIZE + qnameLength - wireLength(zone.apex));
+    const p: Pass = {
+      w,
+      signing,
+      phase,
+      cache: this.cacheFor(signing.validitySeconds),
+      signatures,
+      now: nowMs / 1000,
+      an: 0,
+      ns: 0,
+      service: undefined,
+      decision: undefined,
+    };
+    const body = this.lookup(p, zone, qname, qtype, steer);
+    return { body, service: p.service, decision: p.decision };
+  }
+
+  private lookup(p: Pass, zone: ZoneIndex, qname: string, qtype: number, steer: Steer): SignedBody {
+    const view: ZoneView = { zone: p.signing.zone, nodes: zone.nodes };
     const exact = zone.nodes.get(qname);
     let node = exact;
     if (!exact) {
@@ -121,31 +234,32 @@ export class Signer {
       if (!cname || cname[0]!.data.type !== RRType.CNAME) break;
       p.an += this.rrset(p, owner, ownerName, RRType.CNAME, cname[0]!.ttl, this.dataOf(cname));
       const target = cname[0]!.data.target;
-      if (!isInZone(target, view.zone.apex)) return this.done(p, undefined);
+      if (!isInZone(target, view.zone.apex)) return this.done(p);
       const next = staticLookup(view, target);
       if (!next) return this.negative(p, target, target, undefined, undefined);
-      if (next.cut) return this.done(p, undefined);
+      if (next.cut) return this.done(p);
       owner = ownerName = target;
       node = next;
     }
     if (node.service && (qtype === RRType.A || qtype === RRType.AAAA)) {
-      const d = steer(node.service.name);
+      p.service = node.service.name;
+      const d = (p.decision = steer(p.service));
       if (d.cname) p.an += this.rrset(p, owner, ownerName, RRType.CNAME, d.ttl, this.cnameData(d.cname));
       else if (d.endpoints.length > 0) p.an += this.rrset(p, owner, ownerName, qtype, d.ttl, this.endpointsData(d.endpoints));
       else return this.negative(p, ownerName, owner, typesAt(view, node, qtype), d);
-      return this.done(p, d);
+      return this.done(p);
     }
     if (qtype === RRType.ANY) {
       const cname = node.rrsets.get(RRType.CNAME);
       if (cname) p.an += this.rrset(p, owner, ownerName, RRType.CNAME, cname[0]!.ttl, this.dataOf(cname));
       else p.an += this.rrset(p, owner, ownerName, RRType.HINFO, view.zone.ttl, RFC8482_HINFO);
-      return this.done(p, undefined);
+      return this.done(p);
     }
     const apexSet = node.name === view.zone.apex ? apexRRset(p.phase, qtype) : undefined;
     if (apexSet) {
       // Signed by every published key: during a rollover a resolver whose parent DS names either key validates it.
       p.an += this.rrset(p, owner, ownerName, qtype, view.zone.ttl, apexSet, p.phase.published);
-      return this.done(p, undefined);
+      return this.done(p);
     }
     const rrset = node.rrsets.get(qtype);
     if (rrset && rrset.length > 0) {
@@ -164,7 +278,7 @@ export class Signer {
     const ttl = d ? Math.min(signing.negativeTtl, d.ttl) : signing.negativeTtl;
     p.ns += this.rrset(p, signing.zone.apex, signing.zone.apex, RRType.SOA, ttl, signing.soa);
     p.ns += this.rrset(p, owner, name, RRType.NSEC, ttl, this.nsecOf(name, types, atCut));
-    return this.done(p, d);
+    return this.done(p);
   }
 
   /** A referral: the delegation's NS, the signed NSEC that proves it has no DS, the glue; AA clear. */
@@ -174,7 +288,7 @@ export class Signer {
     const nsec = this.nsecOf(cut.name, referralTypes(cut), true);
     const ns = nsSet.length + this.rrset(p, cut.name, cut.name, RRType.NSEC, p.signing.negativeTtl, nsec);
     const { count: ar } = writeAdditional(p.w, view, nsSet, (target) => isInZone(target, cut.name));
-    return { rcode: Rcode.NOERROR, aa: false, an: 0, ns, ar, body: p.w.finish(), decision: undefined };
+    return { rcode: Rcode.NOERROR, aa: false, an: 0, ns, ar, body: p.w.finish() };
   }
 
   /**
@@ -184,7 +298,7 @@ export class Signer {
    */
   private withAdditional(p: Pass, view: ZoneView, rrset: readonly ResourceRecord[]): SignedBody {
     const targets = additionalTargets(view, rrset);
-    if (targets.length === 0) return this.done(p, undefined);
+    if (targets.length === 0) return this.done(p);
     const cuts: AdditionalCut[] = [{ length: p.w.length, ar: 0 }];
     let ar = 0;
     for (const { target, sets } of targets) {
@@ -195,12 +309,12 @@ export class Signer {
     }
     // The last cut is the whole body: nothing to gain from it.
     cuts.pop();
-    return { ...this.done(p, undefined), ar, cuts };
+    return { ...this.done(p), ar, cuts };
   }
 
   /** With compact denial every signed answer is NOERROR (RFC 9824 3.1: a missing name too). */
-  private done(p: Pass, decision: Decision | undefined): SignedBody {
-    return { rcode: Rcode.NOERROR, aa: true, an: p.an, ns: p.ns, ar: 0, body: p.w.finish(), decision };
+  private done(p: Pass): SignedBody {
+    return { rcode: Rcode.NOERROR, aa: true, an: p.an, ns: p.ns, ar: 0, body: p.w.finish() };
   }
 
   /** Writes the RRset and its RRSIGs (one per key); returns how many records that is, for the section being written. */
@@ -247,6 +361,42 @@ export class Signer {
     if (!data) this.endpointData.set(target, (data = [{ type: RRType.CNAME, raw: target.rdata }]));
     return data;
   }
+}
+
+/** A steered name's kept body for the decision `d` (made for this query): by its identity, else by its records. */
+function keptFor(bodies: TwoGenerationMap<Kept>, key: string, entry: Kept, d: Decision, phase: SigningPhase, nowMs: number): SignedBody | undefined {
+  const cached = isCachedDecision(d);
+  if (cached) {
+    const hit = entry.byDecision!.get(d.cname ?? d.endpoints);
+    if (hit !== undefined && hit.ttl === d.ttl && fresh(hit, phase, nowMs)) return hit.body!;
+  }
+  const byContent = bodies.get(contentKey(key, d));
+  if (byContent === undefined || !fresh(byContent, phase, nowMs)) return undefined;
+  if (cached) entry.byDecision!.set(d.cname ?? d.endpoints, byContent);
+  return byContent.body!;
+}
+
+/** Keeps a steered body by its records' content, and by the decision's identity when it is a cached one. */
+function keepSteered(bodies: TwoGenerationMap<Kept>, key: string, entry: Kept, d: Decision, body: SignedBody, phase: SigningPhase, nowMs: number): void {
+  const kept: Kept = { phase, madeAt: nowMs, body, service: undefined, byDecision: undefined, ttl: d.ttl };
+  bodies.set(contentKey(key, d), kept);
+  if (isCachedDecision(d)) entry.byDecision!.set(d.cname ?? d.endpoints, kept);
+}
+
+/** A kept body holds in the phase it was made in, for BODY_MAX_AGE_MS (a clock set back makes it again too). */
+function fresh(kept: Kept, phase: SigningPhase, nowMs: number): boolean {
+  return kept.phase === phase && nowMs >= kept.madeAt && nowMs - kept.madeAt < BODY_MAX_AGE_MS;
+}
+
+/**
+ * The body cache key of a steered answer by what its body is made of: the decision's records in order (a CNAME
+ * target, or the addresses) and its TTL. A line apart from the name's key: names have no newline.
+ */
+function contentKey(key: string, d: Decision): string {
+  let out = `${key}\n${d.ttl}`;
+  if (d.cname) return `${out}>${d.cname.address}`;
+  for (const e of d.endpoints) out += ` ${e.address}`;
+  return out;
 }
 
 /** The apex's DNSSEC RRsets in the keys' current phase, made from the keys rather than the zone file. */

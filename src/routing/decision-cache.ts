@@ -48,6 +48,14 @@ class Entry implements Decision {
   ) {}
 }
 
+/**
+ * Whether `d` came from a decision cache: then it is the same object (and endpoints array) for every query of
+ * its block until it is evicted or its partition dropped, so what is made from it can be kept by its identity.
+ */
+export function isCachedDecision(d: Decision): boolean {
+  return d instanceof Entry;
+}
+
 const TWO_32 = 4294967296;
 const MASK4 = Array.from({ length: 33 }, (_, p) => (p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0));
 
