@@ -1,7 +1,8 @@
 /**
  * Signed answers, for DO=1 queries to a signed zone (DO=0 queries never come here, so their bytes do not change).
- * The same lookup as the unsigned path (responder.ts `lookup`, plans.ts), written per query with a BlockWriter
- * because every RRset gets its RRSIG and negative answers get an NSEC made for the query name:
+ * The same lookup as the unsigned path (responder.ts `lookup`, plans.ts), written with a BlockWriter when the
+ * body cache (below) does not have it, because every RRset gets its RRSIG and negative answers get an NSEC made
+ * for the query name:
  *
  * - answers: each RRset (static, the CNAME chain, the steering decision's A/AAAA or CNAME) + its RRSIG; an
  *   answer from a wildcard is signed with the query name as owner (RFC 9824 3.3), so no wildcard proof is needed;
@@ -30,10 +31,11 @@
  *   not in the body, the responder takes it from this query's decision.
  *
  * Memory: at most 2 x BODY_GENERATION = 8192 entries per signed zone, plus the bodies that decision-cache
- * entries still lead to (deduplicated by content, so a few per distinct endpoint set, and gone with the entry
- * that holds them). A body is ~150-400 B (a steered A/AAAA RRset with one ECDSA RRSIG ~150 B, a NODATA with
- * signed SOA and NSEC ~350 B) plus ~250 B of objects around it: ~5 MiB per zone when full (bench:dnssec
- * measures it), where the signature cache's 10 000 entries are ~12 MiB.
+ * entries still lead to (deduplicated by content, so about one per distinct endpoint set and TTL, and gone with
+ * the entry or decision that holds them). A body's bytes are ~130-400 B (an A RRset with its ECDSA RRSIG ~130 B,
+ * a NODATA with signed SOA and NSEC ~350 B), kept in slabs of the signer's own (`own`), plus ~400 B of objects
+ * and key around them: bench:dnssec measures ~530 B per entry, ~4 MiB for one zone's full body cache (where the
+ * signature cache's 10 000 entries are ~12-14 MiB).
  */
 import type { SigningKey } from '../dnssec/algorithms.js';
 import { SignatureCache } from '../dnssec/cache.js';
@@ -71,6 +73,8 @@ const NSEC_GENERATION = 4096;
 const BODY_GENERATION = 4096;
 /** A kept body is made again after this long, so refreshed signatures reach it (they are valid for days). */
 export const BODY_MAX_AGE_MS = 60_000;
+/** Kept bodies' bytes are copied into slabs of this size (see `own`). */
+const SLAB_SIZE = 64 * 1024;
 
 /** One kept body (or, for a steered name, where its bodies are), valid for one key phase and a while. */
 interface Kept {
@@ -124,6 +128,8 @@ export class Signer {
   private readonly endpointData = new WeakMap<readonly EndpointIndex[] | EndpointIndex, SignableData[]>();
   /** The body cache (see the top of the file), per zone index. */
   private readonly bodies = new WeakMap<ZoneIndex, TwoGenerationMap<Kept>>();
+  private slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  private slabUsed = 0;
 
   constructor(
     private readonly capacity?: number,
@@ -204,7 +210,26 @@ export class Signer {
       decision: undefined,
     };
     const body = this.lookup(p, zone, qname, qtype, steer);
+    body.body = this.own(body.body);
     return { body, service: p.service, decision: p.decision };
+  }
+
+  /**
+   * `bytes` copied into a slab of the signer's own. A small Buffer is a slice of Node's shared 8 KiB pool, which
+   * stays whole while any slice of it lives: a kept body held its pool slab and every response and query
+   * written beside it (~800 B more per body, measured); a slab here holds kept bodies only.
+   */
+  private own(bytes: Buffer): Buffer {
+    const n = bytes.length;
+    if (n > SLAB_SIZE >> 3) return Buffer.from(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n));
+    if (this.slabUsed + n > SLAB_SIZE) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + n);
+    bytes.copy(out);
+    this.slabUsed += n;
+    return out;
   }
 
   private lookup(p: Pass, zone: ZoneIndex, qname: string, qtype: number, steer: Steer): SignedBody {
