@@ -3,12 +3,14 @@
  * the machine counts less than in wall time): a signature cache miss (canonical form + signature) and a hit (the
  * cache key + one lookup) for a steered A RRset of two addresses, per algorithm; the unsigned steered ECS query
  * of `bench:path` alone and with a warm signature lookup and the RRSIG copied into a reply buffer added, which
- * estimates what a signed steered answer costs over an unsigned one; and the memory a full cache holds (the
- * script runs node with --expose-gc for that).
+ * estimates what a signed steered answer costs over an unsigned one; the real signed steered query through the
+ * responder (its body from the signer's body cache); and the memory a full signature cache and a full body cache
+ * hold (the script runs node with --expose-gc for that).
  */
 import { buildQuery, ecsOption } from '../test/helpers/dns-client.js';
 import { EXAMPLE_ZONE } from '../test/helpers/server.js';
 import { Responder } from '../src/answer/responder.js';
+import { Signer } from '../src/answer/signed.js';
 import { bundledDatabasePath, Locator, openDatabase } from '../src/geo/locator.js';
 import { loadZoneSources } from '../src/model/loader.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
@@ -76,11 +78,11 @@ for (const algorithm of ['ECDSAP256SHA256', 'ED25519'] as AlgorithmName[]) {
 }
 
 // The real thing: the same steered queries with DO=1 to the zone signed, through the responder's signed path
-// (answer/signed.ts: the answer written with its RRSIG, the signature found warm in the cache).
+// (answer/signed.ts: the signed body kept in its body cache, found for the decision; steering as unsigned).
+const signedZs = loadZoneSources([{ file: 'example.yaml', text: EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ECDSAP256SHA256 }\n') }]).zoneSet!;
+const signedKey = SigningKey.generate('ECDSAP256SHA256');
+const signedSnap = buildSnapshot(signedZs, { version: 1, nodeId: 'bench', keys: () => ({ keys: [signedKey] }), state: { locator: snap.locator } });
 {
-  const signedZs = loadZoneSources([{ file: 'example.yaml', text: EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ECDSAP256SHA256 }\n') }]).zoneSet!;
-  const key = SigningKey.generate('ECDSAP256SHA256');
-  const signedSnap = buildSnapshot(signedZs, { version: 1, nodeId: 'bench', keys: () => ({ keys: [key] }), state: { locator: snap.locator } });
   const signedResponder = new Responder(() => signedSnap);
   const doPackets = Array.from({ length: 4096 }, (_, i) =>
     buildQuery({ name: `app.${ZONE}`, id: 1, edns: { flags: EDNS_DO, options: [ecsOption(`${10 + (i >> 8)}.${i & 255}.9.0`, 24)] } }),
@@ -109,6 +111,23 @@ if (gc) {
   console.log(`(heap ${((m1.heapUsed - m0.heapUsed) / 2 ** 20).toFixed(1)} MiB, buffers ${((m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20).toFixed(1)} MiB)`);
   const perEntry = (after - before) / cache.size;
   console.log(`signature cache, capacity ${capacity}: ${cache.size} held, ${((after - before) / 2 ** 20).toFixed(1)} MiB, ${Math.round(perEntry)} B each`);
+
+  // The body cache of one zone when full (2 x 4096 - 1 bodies): wildcard answers, each its own name, so its own
+  // body (an A and its RRSIG, as a steered answer of one address); a signature cache of 2, so that what stays
+  // is (nearly) the body cache alone.
+  const bodySigner = new Signer(2);
+  const bodyResponder = new Responder(() => signedSnap, Math.random, undefined, bodySigner);
+  const held = 2 * 4096 - 1;
+  gc();
+  const b0 = process.memoryUsage();
+  for (let i = 0; i < held; i++) {
+    const p = buildQuery({ name: `x${i}.wild.${ZONE}`, id: 1, edns: { flags: EDNS_DO } });
+    bodyResponder.respond(q, q.parse(p), p, peer, 'udp');
+  }
+  gc();
+  const b1 = process.memoryUsage();
+  const bodyBytes = b1.heapUsed + b1.arrayBuffers - (b0.heapUsed + b0.arrayBuffers);
+  console.log(`body cache, one zone full: ${held} held, ${(bodyBytes / 2 ** 20).toFixed(1)} MiB, ${Math.round(bodyBytes / held)} B each`);
 } else {
   console.log('(run with node --expose-gc for the memory figure)');
 }
