@@ -34,8 +34,8 @@
  * entries still lead to (deduplicated by content, so about one per distinct endpoint set and TTL, and gone with
  * the entry or decision that holds them). A body's bytes are ~130-400 B (an A RRset with its ECDSA RRSIG ~130 B,
  * a NODATA with signed SOA and NSEC ~350 B), kept in slabs of the signer's own (`own`), plus ~400 B of objects
- * and key around them: bench:dnssec measures ~530 B per entry, ~4 MiB for one zone's full body cache (where the
- * signature cache's 10 000 entries are ~12-14 MiB).
+ * and key around them: bench:dnssec measures ~530-610 B per entry, ~4.5 MiB for one zone's full body cache
+ * (where the signature cache's 10 000 entries are ~12-14 MiB).
  */
 import type { SigningKey } from '../dnssec/algorithms.js';
 import { SignatureCache } from '../dnssec/cache.js';
