@@ -10,9 +10,13 @@
  *   - Rows: gslb --udp-io dgram, gslb --udp-io batch, a bare Node dgram echo (no DNS work: Node's floor),
  *     gdnsd 3.x (skipped, with how to install it, when /usr/sbin/gdnsd is missing), gslb with --workers 2
  *     (printed as "not available: <its error>" when serve refuses it).
- *   - The server runs under `taskset -c 0`, dnsperf under `taskset -c 1`. Each server is warmed for 1 s, then
- *     dnsperf offers a fixed rate (-Q 15000, then -Q 40000) for BENCH_SECONDS, then runs unthrottled
- *     (-c 4 -q 200) for max q/s.
+ *   - The server runs under `taskset -c 0`, dnsperf under `taskset -c 1`. Each server is warmed at 15 k q/s for
+ *     BENCH_WARMUP_SECONDS (default 10: a Node server's first seconds cost it 20-50 % more per query than its
+ *     steady state, JIT and heap sizing; gdnsd gets the same), then dnsperf offers a fixed rate (-Q 15000, then
+ *     -Q 40000) for BENCH_SECONDS, BENCH_ROUNDS times (default 3; the summary shows each rate's median round,
+ *     the details every round: on a shared VM one round can be off by a third), then runs unthrottled
+ *     (-c 4 -q 200) for max q/s. All servers run at once (idle but one) and each round goes through all of
+ *     them in turn (benchAll), so drift in the host falls on every row alike.
  *   - Server CPU: utime+stime from /proc/PID/stat of the server and its descendants, before and after each
  *     run, ticks to µs by getconf CLK_TCK, divided by the queries answered. dnsperf's CPU: the cutime+cstime
  *     of the shell that waited for it. Each run says what limited it: the server (≥ 90 % of its core), dnsperf
@@ -21,7 +25,7 @@
  *     their core (run-queue time from /proc/PID/task/TID/schedstat: other processes on core 0).
  *   - Ratio: CPU per query of each row over gdnsd's, at 15 k and 40 k.
  *
- * Bounded: BENCH_SECONDS (1-10, default 5) per run, a watchdog, loopback only, every process killed by PID
+ * Bounded: BENCH_SECONDS (1-10, default 5) per run, BENCH_ROUNDS (1-5), BENCH_WARMUP_SECONDS (1-30), a watchdog, loopback only, every process killed by PID
  * (dnsperf's wrapping shell by its process group's id). Writes .bench/results.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,13 +34,15 @@ import { join } from 'node:path';
 import { buildUnlessNpmDid, fmt, HOST, killAll, ROOT, runBench, startWatchdog, stop, table } from './lib.js';
 import { ecsHex } from './ecs.js';
 import { limitedBy, measure, reachedRate, type RunFigures } from './measure.js';
-import { NotAvailable, QUERY, SERVERS, type ServerSpec } from './servers.js';
+import { NotAvailable, QUERY, SERVERS, type ServerSpec, type Started } from './servers.js';
 
-const SECONDS = Math.min(10, Math.max(1, Number(process.env.BENCH_SECONDS ?? 5) || 5));
+const bounded = (name: string, fallback: number, min: number, max: number) => Math.min(max, Math.max(min, Number(process.env[name] ?? fallback) || fallback));
+const SECONDS = bounded('BENCH_SECONDS', 5, 1, 10);
+const ROUNDS = bounded('BENCH_ROUNDS', 3, 1, 5);
+const WARMUP_S = bounded('BENCH_WARMUP_SECONDS', 10, 1, 30);
 const RATES = [15_000, 40_000] as const;
-const WARMUP_S = 1;
-/** Well under 3 minutes at the default 5 s per run (≈ 2 minutes expected); 15 s more per extra second. */
-const WATCHDOG_MS = (170 + 15 * Math.max(0, SECONDS - 5)) * 1000;
+/** Per server: warm-up, the rounds at each rate, the unthrottled run, and start/stop; twice that, and 60 s. */
+const WATCHDOG_MS = (60 + 2 * SERVERS.length * (WARMUP_S + (ROUNDS * RATES.length + 1) * (SECONDS + 3))) * 1000;
 const STOP_GRACE_MS = 3000;
 /** Fixed rate: enough clients and room in flight that dnsperf can keep the rate through a server's stall. */
 const FIXED = ['-c', '4', '-q', '500', '-t', '2'];
@@ -45,13 +51,30 @@ const UNTHROTTLED = ['-c', '4', '-q', '200', '-t', '2'];
 interface Row {
   label: string;
   skipped?: string;
-  runs?: { fixed: RunFigures[]; max: RunFigures };
+  /** `fixed`: the median round of each rate (by CPU per query); `rounds`: every round, rate by rate. */
+  runs?: { warmUp: RunFigures; fixed: RunFigures[]; rounds: RunFigures[][]; max: RunFigures };
 }
 
-async function benchServer(spec: ServerSpec, dir: string, queryArgs: string[]): Promise<Row> {
+/** The round whose CPU per query is the median (the lower middle one of an even count). */
+function medianRound(rounds: RunFigures[]): RunFigures {
+  const sorted = [...rounds].sort((a, b) => a.usPerQuery - b.usPerQuery);
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
+/** A server started for the bench: its row, process and the dnsperf arguments of its runs. */
+interface Live {
+  row: Row & { runs: NonNullable<Row['runs']> };
+  child: Started['child'];
+  pid: number;
+  port: number;
+  queryArgs: string[];
+}
+
+/** Starts one server and warms it up; a row that cannot run says why instead. */
+async function startServer(spec: ServerSpec, dir: string, sharedQueryArgs: string[]): Promise<Live | Row> {
   const missing = spec.missing?.();
   if (missing) return { label: spec.label, skipped: `skipped: ${missing}` };
-  let started;
+  let started: Started;
   try {
     started = await spec.start(dir);
   } catch (e) {
@@ -60,21 +83,44 @@ async function benchServer(spec: ServerSpec, dir: string, queryArgs: string[]): 
   }
   const { child, port } = started;
   const pid = child.pid!;
+  const queryArgs = [...sharedQueryArgs, ...(spec.queryArgs ?? [])];
+  process.stdout.write(`  ${spec.label}: warm-up ${WARMUP_S} s at ${RATES[0] / 1000} k q/s...`);
+  const warmUp = await measure(pid, port, WARMUP_S, RATES[0], [...FIXED, ...queryArgs]);
+  process.stdout.write(` ${fmt(warmUp.usPerQuery, 1)} µs/query\n`);
+  const runs = { warmUp, fixed: [], rounds: RATES.map(() => []), max: warmUp };
+  return { row: { label: spec.label, runs }, child, pid, port, queryArgs };
+}
+
+/**
+ * Every server is started and warmed first; then each round offers each rate to every server in turn, so
+ * that a change in what the host gives this VM (seen here: the same server 30 % apart from one minute to the
+ * next) falls on all rows alike rather than on whichever ran then. Idle servers wait on core 0 meanwhile
+ * (a gslb node's idle timers cost it ~6 ms of CPU a second).
+ */
+async function benchAll(specs: readonly ServerSpec[], dir: string, queryArgs: string[]): Promise<Row[]> {
+  const slots: (Live | Row)[] = [];
   try {
-    await measure(pid, port, WARMUP_S, RATES[0], [...FIXED, ...queryArgs]);
-    const fixed: RunFigures[] = [];
-    for (const rate of RATES) {
-      process.stdout.write(`  ${spec.label}: ${rate / 1000} k q/s...`);
-      fixed.push(await measure(pid, port, SECONDS, rate, [...FIXED, ...queryArgs]));
-      process.stdout.write(` ${fmt(fixed.at(-1)!.usPerQuery, 1)} µs/query\n`);
+    for (const spec of specs) slots.push(await startServer(spec, dir, queryArgs));
+    const live = slots.filter((x): x is Live => 'child' in x);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, rate] of RATES.entries()) {
+        for (const l of live) {
+          process.stdout.write(`  round ${round + 1}, ${rate / 1000} k q/s: ${l.row.label}...`);
+          l.row.runs.rounds[i]!.push(await measure(l.pid, l.port, SECONDS, rate, [...FIXED, ...l.queryArgs]));
+          process.stdout.write(` ${fmt(l.row.runs.rounds[i]!.at(-1)!.usPerQuery, 1)} µs/query\n`);
+        }
+      }
     }
-    process.stdout.write(`  ${spec.label}: unthrottled...`);
-    const max = await measure(pid, port, SECONDS, undefined, [...UNTHROTTLED, ...queryArgs]);
-    process.stdout.write(` ${fmt(max.qps)} q/s\n`);
-    if (child.exitCode !== null) throw new Error(`${spec.label} exited during the runs`);
-    return { label: spec.label, runs: { fixed, max } };
+    for (const l of live) {
+      process.stdout.write(`  unthrottled: ${l.row.label}...`);
+      l.row.runs.max = await measure(l.pid, l.port, SECONDS, undefined, [...UNTHROTTLED, ...l.queryArgs]);
+      process.stdout.write(` ${fmt(l.row.runs.max.qps)} q/s\n`);
+      l.row.runs.fixed = l.row.runs.rounds.map(medianRound);
+      if (l.child.exitCode !== null) throw new Error(`${l.row.label} exited during the runs`);
+    }
+    return slots.map((x) => ('child' in x ? x.row : x));
   } finally {
-    await stop(child, STOP_GRACE_MS);
+    for (const x of slots) if ('child' in x) await stop(x.child, STOP_GRACE_MS);
   }
 }
 
@@ -104,9 +150,10 @@ function details(rows: Row[]): string {
   const body: string[][] = [];
   for (const r of rows) {
     if (!r.runs) continue;
-    for (const f of [...r.runs.fixed, r.runs.max]) {
+    const runs = [['warm-up', r.runs.warmUp] as const, ...r.runs.rounds.flatMap((rs) => rs.map((f, i) => [`-Q ${f.rate} #${i + 1}${f === r.runs!.fixed.find((m) => m.rate === f.rate) ? ' (median)' : ''}`, f] as const)), ['max', r.runs.max] as const];
+    for (const [run, f] of runs) {
       const procs = f.perPidUs.size > 1 ? ` [per process: ${[...f.perPidUs.values()].map((us) => `${Math.round((100 * us) / f.serverCpuUs)} %`).join(' / ')}]` : '';
-      body.push([r.label, f.rate ? `-Q ${f.rate}` : 'max', String(f.sent), String(f.completed), fmt(f.qps), fmt(f.avgResponseBytes), `${fmt(f.serverCpuUs / 1000)} ms`, f.verdict + procs]);
+      body.push([r.label, run, String(f.sent), String(f.completed), fmt(f.qps), fmt(f.avgResponseBytes), `${fmt(f.serverCpuUs / 1000)} ms`, f.verdict + procs]);
     }
   }
   return table(head, body, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'none']);
@@ -122,9 +169,11 @@ async function main(): Promise<void> {
     const queries = join(dir, 'queries.txt');
     writeFileSync(queries, `${QUERY.name} ${QUERY.qtype}\n`);
     const queryArgs = ['-d', queries, '-E', ecsHex(...QUERY.ecs)];
-    process.stdout.write(`${QUERY.name} ${QUERY.qtype} with ECS ${QUERY.ecs.join('.')}.0/24 to ${HOST}; server on core 0, dnsperf on core 1; ${SECONDS} s per run; load average ${loadBefore.toFixed(1)}\n`);
-    const rows: Row[] = [];
-    for (const spec of SERVERS) rows.push(await benchServer(spec, dir, queryArgs));
+    process.stdout.write(
+      `${QUERY.name} ${QUERY.qtype} with ECS ${QUERY.ecs.join('.')}.0/24 to ${HOST}; server on core 0, dnsperf on core 1; ` +
+        `warm-up ${WARMUP_S} s, then ${ROUNDS} rounds of ${SECONDS} s per rate (median shown); load average ${loadBefore.toFixed(1)}\n`,
+    );
+    const rows = await benchAll(SERVERS, dir, queryArgs);
     const loadAfter = loadavg()[0]!;
 
     process.stdout.write(`\n${summary(rows)}\n\n${details(rows)}\n\n`);
@@ -138,8 +187,13 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       seconds: SECONDS,
+      rounds: ROUNDS,
+      warmUpSeconds: WARMUP_S,
       loadAverage: [loadBefore, loadAfter],
-      rows: rows.map((r) => ({ ...r, runs: r.runs && { fixed: r.runs.fixed.map(plain), max: plain(r.runs.max) } })),
+      rows: rows.map((r) => ({
+        ...r,
+        runs: r.runs && { warmUp: plain(r.runs.warmUp), fixed: r.runs.fixed.map(plain), rounds: r.runs.rounds.map((rs) => rs.map(plain)), max: plain(r.runs.max) },
+      })),
       totalSeconds: (Date.now() - started) / 1000,
     };
     writeFileSync(join(out, 'results.json'), JSON.stringify(report, null, 2) + '\n');

@@ -26,6 +26,8 @@ export interface ServerSpec {
   /** Why this server cannot run here (and how to fix it), checked before starting it. */
   missing?: () => string | undefined;
   start: (dir: string) => Promise<Started>;
+  /** dnsperf arguments this row adds to every run (`-D`: the DO bit, for the signed row). */
+  queryArgs?: string[];
 }
 
 const ECHO_SOURCE = `
@@ -45,8 +47,8 @@ function captured(child: ChildProcess): () => string {
 }
 
 /** `taskset -c SERVER_CORE cmd ...args` (taskset execs, so the PID is the server's), ready once it answers. */
-async function startPinned(cmd: string, args: string[], port: number, cwd = ROOT): Promise<Started> {
-  const child = track(spawn('taskset', ['-c', SERVER_CORE, cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
+async function startPinned(cmd: string, args: string[], port: number): Promise<Started> {
+  const child = track(spawn('taskset', ['-c', SERVER_CORE, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   const output = captured(child);
   try {
     await waitForDns(port, 20_000, child, READY_QUERY);
@@ -62,19 +64,32 @@ async function startPinned(cmd: string, args: string[], port: number, cwd = ROOT
 /** A server that did not start; the bench prints its row as "not available: <message>". */
 export class NotAvailable extends Error {}
 
-/** The zone file and the fixture MMDB gslb reads, in `dir` (shared by every gslb row and gdnsd). */
-export function writeInputs(dir: string): { zones: string; mmdb: string } {
-  const zones = join(dir, 'zones');
+/**
+ * The zone file and the fixture MMDB gslb reads, in `dir` (shared by every gslb row and gdnsd); `signed`: the
+ * same zone with online DNSSEC signing (its key is made in the row's data directory at start).
+ */
+export function writeInputs(dir: string, signed = false): { zones: string; mmdb: string } {
+  // Once per directory: every server runs at once, and gdnsd reloads a GeoIP file that changes under it.
+  const key = `${dir}\n${signed}`;
+  const done = written.get(key);
+  if (done) return done;
+  const zones = join(dir, signed ? 'zones-signed' : 'zones');
   mkdirSync(zones, { recursive: true });
-  writeFileSync(join(zones, 'example.yaml'), EXAMPLE_ZONE);
-  return { zones, mmdb: writeGeoFixture(dir) };
+  const text = signed ? EXAMPLE_ZONE.replace('\nttl: 300\n', '\nttl: 300\ndnssec: { algorithm: ECDSAP256SHA256 }\n') : EXAMPLE_ZONE;
+  if (signed && text === EXAMPLE_ZONE) throw new Error('bench: the example zone no longer has the line the signed row adds dnssec after');
+  writeFileSync(join(zones, 'example.yaml'), text);
+  const inputs = { zones, mmdb: written.get(`${dir}\n${!signed}`)?.mmdb ?? writeGeoFixture(dir) };
+  written.set(key, inputs);
+  return inputs;
 }
+const written = new Map<string, { zones: string; mmdb: string }>();
 
-function gslb(label: string, extra: string[]): ServerSpec {
+function gslb(label: string, extra: string[], signed = false): ServerSpec {
   return {
     label,
+    ...(signed ? { queryArgs: ['-D'] } : {}),
     start: async (dir) => {
-      const { zones, mmdb } = writeInputs(dir);
+      const { zones, mmdb } = writeInputs(dir, signed);
       const port = await freePort();
       const api = await freePort();
       const args = ['dist/cli.js', 'serve', '--zones', zones, '--geoip', mmdb, '--dns', `${HOST}:${port}`, '--api', `${HOST}:${api}`];
@@ -162,5 +177,7 @@ export const SERVERS: ServerSpec[] = [
   },
   gslb('gslb --udp-io dgram', ['--udp-io', 'dgram']),
   gslb('gslb --udp-io batch', ['--udp-io', 'batch']),
+  // Issue 11's figure: a signed steered answer (RRSIG from the warm signature cache) against the row above.
+  gslb('gslb --udp-io batch, zone signed, DO=1', ['--udp-io', 'batch'], true),
   gslb('gslb --udp-io batch --workers 2', ['--udp-io', 'batch', '--workers', '2']),
 ];
