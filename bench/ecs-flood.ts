@@ -1,12 +1,15 @@
 /**
  * `npm run bench:ecs-flood`: what a spray of distinct ECS client subnets does to the server and to a legitimate
  * client. Starts `node dist/cli.js serve` on loopback with the bundled GeoIP database and the example zone (its
- * latency-steered `app`, as `npm run bench` uses it); a steady client sends one ECS /24's query at a fixed rate the whole time; after a quiet warm-up, a
+ * latency-steered `app`, as `npm run bench` uses it); a steady client sends one ECS /24's query at a fixed rate the whole time; once the
+ * server's own warm-up is over (its CPU idle), a phase with the steady client alone, then a
  * sprayer (a process of its own) sends queries for distinct ECS /24s, each burst a different set, at a fixed
  * rate. Prints, per phase, the steady client's p50/p99/max and lost queries, the server's longest event-loop
  * stall (nodejs_eventloop_lag_max_seconds, to tell its stalls from the clients' own), the server's RSS (sampled from
  * /proc every 50 ms) before and at its highest, the server's CPU time (and per answer: the figure that does not
- * depend on what else runs on the machine), and the decision cache's size and hit/miss counts.
+ * depend on what else runs on the machine), and the decision cache's size and hit/miss counts. The first row
+ * is the floor: the same client against a bare Node echo on the server's core before the server starts (on a
+ * VM its p99 alone is milliseconds, below which no server's figure can go).
  *
  *   node --import tsx bench/ecs-flood.ts [--subnets 65536] [--rate 10000] [--steady 500] [--bursts 2]
  *
@@ -134,6 +137,65 @@ async function metric(api: string, name: string, labels = ''): Promise<number> {
   return seen ? sum : NaN;
 }
 
+/** A bare Node dgram echo (no DNS work): the floor of what the steady client can measure on this machine. */
+const ECHO = `
+const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m, r) => { if (m.length >= 3) { m[2] |= 0x80; s.send(m, r.port, r.address); } });
+s.bind(Number(process.argv[1]), '127.0.0.1');
+`;
+
+/**
+ * The steady client's round trips against the echo, pinned as the server is, for `ms`: on a VM its p99 is
+ * already milliseconds (the host's scheduling, this process's own timers), which no server can go below.
+ */
+async function floorRtts(pin: boolean, qps: number, ms: number): Promise<number[]> {
+  const port = await freePort();
+  const argv = [...(pin ? ['taskset', '-c', '0'] : []), process.execPath, '-e', ECHO, String(port)];
+  const echo = track(spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }));
+  try {
+    await waitForDns(port, 10_000, echo, ecsQuery(1, 81, 2, 69));
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, HOST, () => r()));
+    const sentAt = new Map<number, number>();
+    const rtts: number[] = [];
+    sock.on('message', (m) => {
+      const t = sentAt.get(m.readUInt16BE(0));
+      if (t === undefined) return;
+      sentAt.delete(m.readUInt16BE(0));
+      rtts.push(performance.now() - t);
+    });
+    const start = performance.now();
+    let sent = 0;
+    while (performance.now() - start < ms) {
+      const due = Math.floor(((performance.now() - start) / 1000) * qps) + 1;
+      for (; sent < due; sent++) {
+        const id = (sent % 65535) + 1;
+        sentAt.set(id, performance.now());
+        sock.send(ecsQuery(id, 81, 2, 69), port, HOST);
+      }
+      await sleep(2);
+    }
+    await sleep(300);
+    sock.close();
+    return rtts.sort((a, b) => a - b);
+  } finally {
+    await stop(echo, 2000);
+  }
+}
+
+/** Waits until the server's CPU falls under 5 % of a core over half a second (its JIT warm-up after bind is over). */
+async function untilIdle(pid: number, deadlineMs: number): Promise<number> {
+  const start = Date.now();
+  let last = cpuSeconds(pid);
+  while (Date.now() - start < deadlineMs) {
+    await sleep(500);
+    const now = cpuSeconds(pid);
+    if (now - last <= 0.025) break;
+    last = now;
+  }
+  return (Date.now() - start) / 1000;
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
 interface Phase {
@@ -169,11 +231,14 @@ runBench('ecs-flood', async () => {
   const api = `http://${HOST}:${apiPort}`;
   const serve = ['dist/cli.js', 'serve', '--zones', dir, '--data', join(dir, 'data'), '--dns', `${HOST}:${dnsPort}`, '--api', `${HOST}:${apiPort}`, '--log-level', 'error'];
   const argv = pin ? ['taskset', '-c', '0', process.execPath, ...serve] : [process.execPath, ...serve];
+  const floor = await floorRtts(pin, steadyQps, 4000);
   const server = track(spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }));
   try {
     await waitForDns(dnsPort, 20_000, server, ecsQuery(1, 81, 2, 69));
     for (let i = 0; i < 200 && !(await fetch(`${api}/healthz`).then((r) => r.ok, () => false)); i++) await sleep(50);
     const pid = server.pid!;
+    // The server warms its decision path for about half a second of CPU after it binds: not a phase's figure.
+    const settledS = await untilIdle(pid, 15_000);
 
     // The steady client: one socket, one ECS /24 (a GB network), paced against the clock.
     /** Send time and phase by query id: a late answer counts for the phase its query was sent in. */
@@ -233,7 +298,7 @@ runBench('ecs-flood', async () => {
       phase.stallMs = after.stallMs;
       phases.push(phase);
     };
-    await run('warm-up, steady client alone', async () => {
+    await run('steady client alone (server warm)', async () => {
       await sleep(3000);
       return undefined;
     });
@@ -252,6 +317,7 @@ runBench('ecs-flood', async () => {
     sock.close();
 
     const f = (n: number) => fmt(n, 1);
+    const floorRow = ['floor: the same client, a bare Node echo', String(floor.length), '-', f(pct(floor, 50)), f(pct(floor, 99)), f(floor.at(-1) ?? NaN), '-', '-', '-', '-', '-'];
     const rows = phases.map((p) => {
       const s = [...p.rtts].sort((a, b) => a - b);
       return [
@@ -271,10 +337,11 @@ runBench('ecs-flood', async () => {
     process.stdout.write(
       [
         `in-process: ${perEntry.entries} cached decisions of a service rotating endpoints per /24 take ${fmt(perEntry.bytes)} bytes of heap each`,
-        `server ${pin ? 'pinned to CPU 0, clients to CPU 1 (taskset)' : 'not pinned'}; steady client ${steadyQps} q/s with ECS 81.2.69.0/24`,
+        `server ${pin ? 'pinned to CPU 0, clients to CPU 1 (taskset)' : 'not pinned'}; steady client ${steadyQps} q/s with ECS 81.2.69.0/24; ` +
+          `the server was idle ${fmt(settledS, 1)} s after start (its warm-up over) before the first phase`,
         table(
           ['phase', 'steady sent', 'lost', 'p50 ms', 'p99 ms', 'max ms', 'server stall ms', 'spray answered', 'server RSS MB', 'server CPU', 'decision cache entries after'],
-          rows,
+          [floorRow, ...rows],
           ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left'],
         ),
         `RSS growth over the whole run: +${f(Math.max(...phases.map((p) => p.rssMax)) - phases[0]!.rssBefore)} MB`,
