@@ -388,7 +388,11 @@ export class Signer {
   }
 }
 
-/** A steered name's kept body for the decision `d` (made for this query): by its identity, else by its records. */
+/**
+ * A steered name's kept body for the decision `d` (made for this query): by its identity, else by its records.
+ * The identity lookup is not a shortcut to drop: building the content key per query (a string of the records'
+ * addresses) took the warm signed answer from 1.05x to 1.20-1.33x the unsigned one (bench:dnssec).
+ */
 function keptFor(bodies: TwoGenerationMap<Kept>, key: string, entry: Kept, d: Decision, phase: SigningPhase, nowMs: number): SignedBody | undefined {
   const cached = isCachedDecision(d);
   if (cached) {

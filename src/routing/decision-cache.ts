@@ -8,8 +8,9 @@
  * The block is known only once the decision is made, so a lookup tries the block lengths the cache holds for
  * that service, answer family and client family (a few dozen at most, usually a handful), the most common
  * first; a map per IPv4 block length, keyed by a small integer, keeps each try cheap. Any entry found is
- * right: blocks that overlap hold the same decision for the addresses they share. An entry made for an ECS source prefix no longer than its
- * scope ("incomplete": the client could not be told apart within it) holds only for that same source prefix.
+ * right: blocks that overlap hold the same decision for the addresses they share. An entry made for an ECS
+ * source prefix no longer than its scope ("incomplete": the client could not be told apart within it) holds
+ * only for that same source prefix.
  *
  * Bounded as before, by generations: each entry notes the generation it was last stored or found in; when
  * `generation` entries have entered the current one, a new one begins and the entries of the one before the
