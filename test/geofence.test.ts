@@ -127,6 +127,17 @@ describe('decide with a geofence, every policy', () => {
     assert.equal(d.why!.failOpen, true);
   });
 
+  test('a closer region without serves, healthy, is not named as passed over when a serving region answers', () => {
+    // zrh (no serves) sits in Zurich, eu serves all of Europe from Dublin: a CH client gets eu for the fence, and
+    // explain must not call zrh unable to answer (it is up; a reason with `;` in it was once cut at the `;`).
+    const text = zone('  app: { policy: geo, regions: [eu, zrh] }', ' }\n  zrh: { location: { lat: 47.37, lon: 8.54 }, endpoints: [ { address: 192.0.2.20 } ] }').replace('lat: 50.11, lon: 8.68 }, endpoints: [ { address: 198.51.100.10 } ]', 'lat: 53.35, lon: -6.26 }, endpoints: [ { address: 198.51.100.10 } ]');
+    const zs = load(text);
+    const snap = buildSnapshot(zs, { version: 1, nodeId: 'n', state: { locator: GEO, measured: [], health: (regions) => healthWith(regions.keys(), () => ({ reason: 'up; IPv4 1/1 up, IPv6 0/0' })) } });
+    const d = run(snap, 'app', client('85.1.2.0'), 1);
+    assert.equal(d.region?.region.name, 'eu');
+    assert.doesNotMatch(d.why!.reason, /zrh/, d.why!.reason);
+  });
+
   test('a service with no region left for a client outside every served place: NODATA', () => {
     const only = load(zone('  app: { regions: [eu, ch] }'));
     const d = run(snapshot(only), 'app', client('64.1.0.0'), 1);

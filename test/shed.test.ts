@@ -213,6 +213,8 @@ describe('passive health: max-error-ratio', () => {
       assert.equal(g.near.healthy, up, `step ${i} (errorRatio ${errorRatio}): ${JSON.stringify(g)}`);
       assert.equal(g.answer, up ? 'near' : 'mid');
       if (!up) assert.match(g.near.health, /^down \(passive\): error ratio 0\.\d+ above max-error-ratio 0\.05/);
+      if (!up) assert.match(g.reason, /^near down \(passive\): error ratio 0\.\d+ above max-error-ratio 0\.05, answered from mid;/);
+      else assert.doesNotMatch(g.reason, /passive/);
     }
     // A service without max-error-ratio is not affected.
     const plain = (await (await fetch(`${ts.api}/v1/explain?name=plain.${Z}&type=A&ecs=10.0.0.0/24`)).json()) as { answer: { region: string } };

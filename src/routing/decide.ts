@@ -76,6 +76,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
       chosen: false,
     };
     if (own.waiting) c.waiting = true;
+    if (passive !== undefined) c.passive = passive;
     return c;
   });
   // gdnsd's idea: while any candidate is down or flapping, resolvers should come back sooner.
@@ -310,8 +311,12 @@ function passedOverFor(
     const better = score === undefined ? i < regions.indexOf(chosen) : chosenScore !== undefined && (score(r) ?? Infinity) < chosenScore;
     if (!better) return;
     if (!c.hasFamily) out.push(`no ${label} endpoints in ${c.region}`);
-    else if (!failOpen && c.families[family].eligible) out.push(`${c.region} ${c.health.split(';')[0]}`);
-    else if (!failOpen) out.push(`${label} down in ${c.region} (${c.families[family].reason.replace(/^down: /, '')})`);
+    else if (failOpen) return;
+    // Able to answer the family and still not eligible: failed by passive health, or (no passive reason) kept
+    // out by the geofence's preference for the regions serving the client, which is no fault of the region.
+    else if (c.families[family].eligible) {
+      if (c.passive !== undefined) out.push(`${c.region} ${c.passive}`);
+    } else out.push(`${label} down in ${c.region} (${c.families[family].reason.replace(/^down: /, '')})`);
   });
   return out.join(', ');
 }

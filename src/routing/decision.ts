@@ -37,6 +37,8 @@ export interface Candidate {
   families: Record<AddressFamily, FamilyEligibility>;
   drained: boolean;
   health: string;
+  /** Passive health (max-error-ratio) fails the region for this service: why, e.g. `down (passive): error ratio 0.2 above max-error-ratio 0.05`. */
+  passive?: string;
   /** Down or recently changed: the service answers with half its TTL meanwhile. */
   unstable: boolean;
   weight: number;
