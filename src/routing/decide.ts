@@ -8,6 +8,7 @@ import { greatCircleKm, rttFromDistanceMs } from '../geo/distance.js';
 import type { ClientLocation } from '../geo/locator.js';
 import type { RegionHealth } from '../health/view.js';
 import type { RoutingView } from './view.js';
+import type { DecisionCache } from './decision-cache.js';
 import type { Candidate, Client, Decision, DecisionWhy, FamilyEligibility } from './decision.js';
 import type { EndpointIndex, RegionIndex, ServiceIndex } from '../model/indexes.js';
 import { FAMILY_LABEL, type AddressFamily } from '../model/families.js';
@@ -27,12 +28,12 @@ export const decisionCacheStats = { hits: 0, misses: 0 };
 /**
  * The decision for one query. Located policies (latency, geo) are served from the view's decision cache when
  * it holds the client's block; a decision made here is cached for its block (its ECS scope), without `why`.
+ * `cache`: another cache than the view's (the warm-up's scratch one), so that the view is the real snapshot.
  */
-export function decide(snap: RoutingView, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random): Decision {
+export function decide(snap: RoutingView, svc: ServiceIndex, qtype: number, client: Client, rng: Rng = Math.random, cache: DecisionCache = snap.decisions): Decision {
   const policy = svc.service.policy;
   const wantV6 = qtype === RRType.AAAA;
   if (policy !== 'latency' && policy !== 'geo') return compute(snap, svc, wantV6, client, rng);
-  const cache = snap.decisions;
   if (!cache.enabled) return compute(snap, svc, wantV6, client, rng);
   const hit = cache.get(svc.ordinal, wantV6, client);
   if (hit) {
@@ -56,29 +57,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // and another with NODATA for the same type; resolvers cache NODATA without regard to the ECS scope
   // (RFC 7871 7.4), and one client's NODATA would take the family away from every client of the resolver.
   const family: AddressFamily = wantV6 ? 'ipv6' : 'ipv4';
-  const candidates: Candidate[] = svc.regions.map((r) => {
-    const h = snap.health.region(r.region.name);
-    const wait = waitsForRise(r, service);
-    const families = { ipv4: eligibility(r, 'ipv4', h, wait), ipv6: eligibility(r, 'ipv6', h, wait) };
-    const own = families[family];
-    // Passive health (max-error-ratio): the region's own error ratio fails it for this service.
-    const passive = service.maxErrorRatio === undefined ? undefined : snap.passiveDown.get(`${service.name}|${r.region.name}`);
-    const c: Candidate = {
-      region: r.region.name,
-      healthy: own.eligible && passive === undefined,
-      hasFamily: own.endpoints > 0,
-      families,
-      drained: h.drained,
-      health: passive === undefined ? h.reason : `${passive}; ${h.reason}`,
-      unstable: h.unstable || passive !== undefined,
-      weight: r.region.weight,
-      bias: r.region.bias,
-      chosen: false,
-    };
-    if (own.waiting) c.waiting = true;
-    if (passive !== undefined) c.passive = passive;
-    return c;
-  });
+  const candidates = candidatesFor(snap, svc, family);
   // gdnsd's idea: while any candidate is down or flapping, resolvers should come back sooner.
   const shortTtl = candidates.some((c) => c.unstable);
   const ttl = shortTtl ? Math.max(1, Math.floor(service.ttl / 2)) : service.ttl;
@@ -109,25 +88,7 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   }
   if (located) {
     location ??= snap.locator.locate(client.address, client.family, client.sourcePrefix);
-    svc.regions.forEach((r, i) => {
-      const c = candidates[i]!;
-      if (policy === 'latency') {
-        const m = snap.latency.lookup(r.region.name, client.address, client.family, client.sourcePrefix, location!.country, location!.continent);
-        if (m) {
-          c.rttMs = m.entry.rttMs;
-          c.rttSource = `${m.kind === 'continent' ? '' : m.kind + ' '}${m.entry.client} (${m.entry.origin})`;
-          if (c.hasFamily) scope = Math.max(scope, m.kind === 'cidr' ? m.prefix! : location!.prefixLength);
-          return;
-        }
-      }
-      if (c.hasFamily) scope = Math.max(scope, location!.prefixLength);
-      if (location!.lat !== undefined && location!.lon !== undefined) {
-        const km = greatCircleKm(location!.lat, location!.lon, r.region.location.lat, r.region.location.lon);
-        c.distanceKm = Math.round(km);
-        c.rttMs = Math.round(rttFromDistanceMs(km) * 10) / 10;
-        c.rttSource = `distance ${c.distanceKm} km`;
-      }
-    });
+    scope = Math.max(scope, estimateRtts(snap, svc, candidates, client, location, policy === 'latency'));
   }
 
   const strict = service.geofence === 'strict';
@@ -173,8 +134,6 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
     eligible = withFamily;
   }
 
-  let region: RegionIndex;
-  let reason: string;
   let sticky = false;
   const indexOf = (r: RegionIndex) => svc.regions.indexOf(r);
   const shedFrom: string[] = [];
@@ -199,39 +158,45 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
     const c = candidates[indexOf(r)]!;
     return c.rttMs === undefined ? undefined : c.rttMs - c.bias;
   };
-  switch (policy) {
-    case 'failover':
-      region = eligible[0]!;
-      reason = `first ${failOpen ? '' : 'healthy '}region in list order`;
-      break;
-    case 'weighted':
-      region = weightedPick(eligible, (r) => r.region.weight, rng)!;
-      reason = `weighted random choice among ${eligible.length} region(s)`;
-      break;
-    default: {
-      const scored = eligible.filter((r) => score(r) !== undefined);
-      if (scored.length === 0) {
-        region = eligible[0]!;
-        reason = 'client location unknown: first region in list order';
-        break;
-      }
-      const best = Math.min(...scored.map((r) => score(r)!));
-      const close = scored.filter((r) => score(r)! <= best + service.toleranceMs);
-      if (close.length === 1) {
-        region = close[0]!;
-        reason = `lowest estimated RTT (${policy === 'geo' ? 'nearest' : 'latency'})`;
-      } else {
-        sticky = true;
-        // Rendezvous: a region leaving the group moves only the subnets it had, the others keep theirs.
-        region = rendezvousPick(close, (r) => r.hash, (r) => r.region.weight, subnetHash(client.address, stickyBits, service.name))!;
-        reason = `${close.length} regions within ${service.toleranceMs} ms of the best share by weight; this client subnet's share`;
-      }
-    }
-  }
+  const choice = chooseRegion(svc, eligible, score, client, stickyBits, failOpen, rng);
+  const region = choice.region;
+  let reason = choice.reason;
+  if (choice.sticky) sticky = true;
   candidates[indexOf(region)]!.chosen = true;
   const passedOver = passedOverFor(family, region, healthy, failOpen, svc.regions, candidates, policy === 'failover' ? undefined : score);
 
   const name = region.region.name;
+  const answer = endpointsOf(snap, svc, region, family, client, { failOpen, located, sticky, scope, stickyBits }, rng);
+
+  if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
+  if (shedFrom.length > 0) reason = `this client subnet is shed from ${shedFrom.join(', ')}; ${reason}`;
+  if (fenceNote) reason = `${fenceNote}; ${reason}`;
+  if (coldNote) reason = `${coldNote}; ${reason}`;
+  if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
+  if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
+  why.failOpen = failOpen;
+  why.reason = reason;
+  return { region, endpoints: answer.endpoints, cname: answer.cname, ttl, scope: answer.scope, why };
+}
+
+/**
+ * The chosen region's endpoints for the client (or the one CNAME target of a hostname-only region), and the
+ * ECS scope the decision then holds for (`how.scope` widened to the client block when the choice is per block).
+ */
+function endpointsOf(
+  snap: RoutingView,
+  svc: ServiceIndex,
+  region: RegionIndex,
+  family: AddressFamily,
+  client: Client,
+  how: { failOpen: boolean; located: boolean; sticky: boolean; scope: number; stickyBits: number },
+  rng: Rng,
+): { endpoints: EndpointIndex[]; cname: EndpointIndex | undefined; scope: number } {
+  const name = region.region.name;
+  const { failOpen, located, stickyBits } = how;
+  let { sticky, scope } = how;
+  const policy = svc.service.policy;
+  const { service } = svc;
   const hostsOnly = region.v4.length === 0 && region.v6.length === 0;
   const up = region.answering[family].filter((e) => failOpen || snap.health.endpointUp(name, e.address));
   const usable = failOpen ? up : settledFirst(snap.health, name, up, waitsForRise(region, service));
@@ -251,23 +216,109 @@ function compute(snap: RoutingView, svc: ServiceIndex, wantV6: boolean, client: 
   // it gets this decision from the cache; a /24's own order would depend on who asked first. When an unlocated
   // policy answers every usable endpoint the set is the same for all, so only the order rotates, per query
   // (scope 0), as a round robin of the records.
-  const seed = subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), svc.salts.endpoints);
-  const order = (list: readonly EndpointIndex[]) =>
-    located || choosing ? rendezvousOrder(list, endpointHash, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng);
+  const byBlock = located || choosing;
+  const seed = byBlock ? subnetHash(client.address, sticky ? stickyBits : Math.min(stickyBits, scope), svc.salts.endpoints) : 0;
+  const order = (list: readonly EndpointIndex[]) => (byBlock ? rendezvousOrder(list, endpointHash, endpointWeight, seed) : weightedOrder(list, endpointWeight, rng));
   let endpoints: EndpointIndex[] = [];
   let cname: EndpointIndex | undefined;
   if (usable.length > 0 && !hostsOnly) endpoints = order(usable).slice(0, service.answers);
   else if (usable.length > 0) cname = order(usable)[0];
+  return { endpoints, cname, scope };
+}
 
-  if (passedOver) reason = `${passedOver}, answered from ${name}; ${reason}`;
-  if (shedFrom.length > 0) reason = `this client subnet is shed from ${shedFrom.join(', ')}; ${reason}`;
-  if (fenceNote) reason = `${fenceNote}; ${reason}`;
-  if (coldNote) reason = `${coldNote}; ${reason}`;
-  if (failOpen) reason = `every region with ${FAMILY_LABEL[family]} endpoints is down: answering as if all were up (when-all-down: all); ${reason}`;
-  if (shortTtl) reason += `; TTL halved to ${ttl} s while a candidate region is down or flapping`;
-  why.failOpen = failOpen;
-  why.reason = reason;
-  return { region, endpoints, cname, ttl, scope, why };
+/** The region that answers among `eligible`, by the service's policy, and why; `sticky`: chosen per client block. */
+function chooseRegion(
+  svc: ServiceIndex,
+  eligible: readonly RegionIndex[],
+  score: (r: RegionIndex) => number | undefined,
+  client: Client,
+  stickyBits: number,
+  failOpen: boolean,
+  rng: Rng,
+): { region: RegionIndex; reason: string; sticky: boolean } {
+  const { service } = svc;
+  switch (service.policy) {
+    case 'failover':
+      return { region: eligible[0]!, reason: `first ${failOpen ? '' : 'healthy '}region in list order`, sticky: false };
+    case 'weighted':
+      return { region: weightedPick(eligible, (r) => r.region.weight, rng)!, reason: `weighted random choice among ${eligible.length} region(s)`, sticky: false };
+    default: {
+      const scored = eligible.filter((r) => score(r) !== undefined);
+      if (scored.length === 0) return { region: eligible[0]!, reason: 'client location unknown: first region in list order', sticky: false };
+      const best = Math.min(...scored.map((r) => score(r)!));
+      const close = scored.filter((r) => score(r)! <= best + service.toleranceMs);
+      if (close.length === 1) return { region: close[0]!, reason: `lowest estimated RTT (${service.policy === 'geo' ? 'nearest' : 'latency'})`, sticky: false };
+      // Rendezvous: a region leaving the group moves only the subnets it had, the others keep theirs.
+      return {
+        region: rendezvousPick(close, (r) => r.hash, (r) => r.region.weight, subnetHash(client.address, stickyBits, service.name))!,
+        reason: `${close.length} regions within ${service.toleranceMs} ms of the best share by weight; this client subnet's share`,
+        sticky: true,
+      };
+    }
+  }
+}
+
+/** Every region of the service as a candidate for `family`: its health, drain and passive health. */
+function candidatesFor(snap: RoutingView, svc: ServiceIndex, family: AddressFamily): Candidate[] {
+  const { service } = svc;
+  return svc.regions.map((r) => {
+    const h = snap.health.region(r.region.name);
+    const wait = waitsForRise(r, service);
+    const families = { ipv4: eligibility(r, 'ipv4', h, wait), ipv6: eligibility(r, 'ipv6', h, wait) };
+    const own = families[family];
+    // Passive health (max-error-ratio): the region's own error ratio fails it for this service.
+    const passive = service.maxErrorRatio === undefined ? undefined : snap.passiveDown.get(`${service.name}|${r.region.name}`);
+    const c: Candidate = {
+      region: r.region.name,
+      healthy: own.eligible && passive === undefined,
+      hasFamily: own.endpoints > 0,
+      families,
+      drained: h.drained,
+      health: passive === undefined ? h.reason : `${passive}; ${h.reason}`,
+      passive,
+      unstable: h.unstable || passive !== undefined,
+      weight: r.region.weight,
+      bias: r.region.bias,
+      rttMs: undefined,
+      rttSource: undefined,
+      distanceKm: undefined,
+      waiting: own.waiting,
+      fenced: undefined,
+      utilization: undefined,
+      shedShare: undefined,
+      shedThisClient: undefined,
+      chosen: false,
+    };
+    return c;
+  });
+}
+
+/**
+ * Each candidate's estimated RTT for the client (measured latency first when `measured`, else distance) and
+ * where it came from; returns the longest prefix of client data consulted about regions that can answer.
+ */
+function estimateRtts(snap: RoutingView, svc: ServiceIndex, candidates: Candidate[], client: Client, location: ClientLocation, measured: boolean): number {
+  let scope = 0;
+  svc.regions.forEach((r, i) => {
+    const c = candidates[i]!;
+    if (measured) {
+      const m = snap.latency.lookup(r.region.name, client.address, client.family, client.sourcePrefix, location.country, location.continent);
+      if (m) {
+        c.rttMs = m.entry.rttMs;
+        c.rttSource = `${m.kind === 'continent' ? '' : m.kind + ' '}${m.entry.client} (${m.entry.origin})`;
+        if (c.hasFamily) scope = Math.max(scope, m.kind === 'cidr' ? m.prefix! : location.prefixLength);
+        return;
+      }
+    }
+    if (c.hasFamily) scope = Math.max(scope, location.prefixLength);
+    if (location.lat !== undefined && location.lon !== undefined) {
+      const km = greatCircleKm(location.lat, location.lon, r.region.location.lat, r.region.location.lon);
+      c.distanceKm = Math.round(km);
+      c.rttMs = Math.round(rttFromDistanceMs(km) * 10) / 10;
+      c.rttSource = `distance ${c.distanceKm} km`;
+    }
+  });
+  return scope;
 }
 
 const endpointHash = (e: EndpointIndex) => e.hash;
