@@ -97,7 +97,7 @@ export function formatExplain(r: ExplainResult): string {
 }
 
 /** With `shed`: the reported utilization, the share shed at it, and whether this client is in that share. */
-function loadCell(c: { utilization?: number; shedShare?: number; shedThisClient?: boolean }): string {
+function loadCell(c: { utilization?: number | undefined; shedShare?: number | undefined; shedThisClient?: boolean | undefined }): string {
   if (c.utilization === undefined) return '';
   if (!c.shedShare) return `${c.utilization}`;
   return `${c.utilization}, ${Math.round(c.shedShare * 100)}% shed${c.shedThisClient ? ', this client too' : ''}`;

@@ -30,10 +30,17 @@ function family(ip: string): 4 | 6 {
   return f;
 }
 
-/** Locate `ip` as a resolver address (full length) or, with `source`, as an ECS subnet of that length. */
+/**
+ * Locate `ip` as a resolver address (full length) or, with `source`, as an ECS subnet of that length; the
+ * properties it knows (the locator sets the others to undefined, see ClientLocation), as explain shows them.
+ */
 function locate(locator: Locator, ip: string, source?: number): ClientLocation {
   const f = family(ip);
-  return locator.locate(addressBytes(ip, f), f, source ?? (f === 4 ? 32 : 128));
+  return known(locator.locate(addressBytes(ip, f), f, source ?? (f === 4 ? 32 : 128)));
+}
+
+function known(l: ClientLocation): ClientLocation {
+  return Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) as unknown as ClientLocation;
 }
 
 /** Custom network entries as the networks file would give them. */

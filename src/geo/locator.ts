@@ -11,13 +11,17 @@ import { countryTable } from '../model/countries.js';
 import type { CustomLocation } from './networks.js';
 import { PrefixMap, type PrefixEntry } from './prefix-map.js';
 
+/**
+ * The locator makes every one with all of these properties (undefined where unknown), so that steering's code
+ * sees one hidden class whose fields never change representation (see Candidate in routing/decision.ts).
+ */
 export interface ClientLocation {
-  lat?: number;
-  lon?: number;
-  country?: string;
-  continent?: string;
+  lat?: number | undefined;
+  lon?: number | undefined;
+  country?: string | undefined;
+  continent?: string | undefined;
   /** Uncertainty radius in km when the database gives one. */
-  accuracyKm?: number;
+  accuracyKm?: number | undefined;
   /** Prefix length of the data this came from: every address in that block gets the same location. */
   prefixLength: number;
   /** What matched: `network 10.20.0.0/16`, `mmdb FILE`, or `none`. */
@@ -109,7 +113,7 @@ export class Locator {
       );
     }
     const m = this.firstRecord(addr, family, sourcePrefix);
-    if (!m.rec) return { prefixLength: this.networks.narrowScope(addr, family, m.unmatchedPrefix), source: 'none' };
+    if (!m.rec) return located(this.networks.narrowScope(addr, family, m.unmatchedPrefix), 'none');
     const rec = m.rec;
     const loc: Found = {
       lat: rec.location?.latitude ?? rec.latitude,
@@ -161,7 +165,7 @@ export class Locator {
    * new hidden class every time), most of what locating a client cost.
    */
   private complete(f: Found, prefixLength: number, source: string): ClientLocation {
-    const out: ClientLocation = { prefixLength, source };
+    const out = located(prefixLength, source);
     let { lat, lon } = f;
     const country = f.country ? f.country.toUpperCase() : undefined;
     let continent = f.continent ? f.continent.toUpperCase() : undefined;
@@ -196,3 +200,8 @@ interface Found {
 type RecordMatch =
   | { rec: GeoRecord; db: GeoDatabase; prefix: number; held: number; unmatchedPrefix: number }
   | { rec?: undefined; unmatchedPrefix: number };
+
+/** A location with nothing known yet: every property present (see ClientLocation). */
+function located(prefixLength: number, source: string): ClientLocation {
+  return { lat: undefined, lon: undefined, country: undefined, continent: undefined, accuracyKm: undefined, prefixLength, source };
+}

@@ -28,6 +28,12 @@ export interface FamilyEligibility {
   reason: string;
 }
 
+/**
+ * Every property is present from the start, the optional ones as undefined: one hidden class for every
+ * candidate, with fields that never change representation. Added as they were found (rttMs a small integer
+ * from a latency table for one client, a double from distance for the next), they made several classes and
+ * a field generalization that deoptimized steering's code in the first seconds of an ECS spray (--trace-deopt).
+ */
 export interface Candidate {
   region: string;
   /** Eligible for the asked family: has its endpoints, enough of them up, not drained. */
@@ -38,25 +44,25 @@ export interface Candidate {
   drained: boolean;
   health: string;
   /** Passive health (max-error-ratio) fails the region for this service: why, e.g. `down (passive): error ratio 0.2 above max-error-ratio 0.05`. */
-  passive?: string;
+  passive: string | undefined;
   /** Down or recently changed: the service answers with half its TTL meanwhile. */
   unstable: boolean;
   weight: number;
   bias: number;
   /** Estimated RTT before bias, when one could be made. */
-  rttMs?: number;
+  rttMs: number | undefined;
   /** Where the RTT came from: `cidr 198.51.100.0/24 (zone)`, `country DE (measured)`, `distance 5432 km`. */
-  rttSource?: string;
-  distanceKm?: number;
+  rttSource: string | undefined;
+  distanceKm: number | undefined;
   /** Its endpoints up for the asked family all still wait for their first checks (`unverified: wait`). */
-  waiting?: true;
+  waiting: true | undefined;
   /** Why the geofence keeps this region from the client: `serves continent:EU; client in US`. */
-  fenced?: string;
+  fenced: string | undefined;
   /** With `shed`: the region's reported utilization (fresh reports only). */
-  utilization?: number;
+  utilization: number | undefined;
   /** With `shed`: the share of the region's clients shed at that utilization, and whether this client is one. */
-  shedShare?: number;
-  shedThisClient?: boolean;
+  shedShare: number | undefined;
+  shedThisClient: boolean | undefined;
   chosen: boolean;
 }
 
