@@ -1,5 +1,5 @@
 /**
- * What the decision-path warm-up (src/snapshot/warm-up.ts) buys: the CPU time of the first 12 000 decisions
+ * What the decision-path warm-up (src/answer/warm-up.ts) buys: the CPU time of the first 12 000 decisions
  * for distinct ECS /24s on a fresh snapshot (the cache cold, as in an ECS spray's first burst), in a fresh
  * process without it and then with it run first. Each case is a process of its own, so the code is cold
  * each time; several rounds, alternating, since other work on the machine moves the figures.
@@ -12,7 +12,7 @@ import { bundledDatabasePath, Locator, openDatabase } from '../src/geo/locator.j
 import { loadZoneSources } from '../src/model/loader.js';
 import { decide } from '../src/routing/decide.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
-import { warmDecisionPath } from '../src/snapshot/warm-up.js';
+import { warmDecisionPath } from '../src/answer/warm-up.js';
 import { EXAMPLE_ZONE } from '../test/helpers/server.js';
 
 const cpuMs = (since: NodeJS.CpuUsage) => {

@@ -34,7 +34,7 @@ import { queryLogObserver } from './net/query-log.js';
 import { TransitionTracker } from './snapshot/transitions.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { TrafficHistory } from './metrics/traffic.js';
-import { warmDecisionPath, type WarmUp } from './snapshot/warm-up.js';
+import { warmDecisionPath, type WarmUp } from './answer/warm-up.js';
 import { fingerprintZoneDir } from './model/dir-fingerprint.js';
 import { loadZoneDir } from './model/loader.js';
 import { ZoneReloader, type ReloadOutcome } from './model/reloader.js';

@@ -21,7 +21,7 @@ import { workerUdpSharing } from './net/udp-sharing.js';
 import { combineObservers, type QueryObserver } from './net/observer.js';
 import { queryLogObserver } from './net/query-log.js';
 import { SnapshotManager } from './snapshot/manager.js';
-import { warmDecisionPath } from './snapshot/warm-up.js';
+import { warmDecisionPath } from './answer/warm-up.js';
 import { StateCache } from './store/state-cache.js';
 import type { StateData } from './store/types.js';
 import { parseZoneKeys, ZoneKeyring } from './store/dnssec-keys.js';

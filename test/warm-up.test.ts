@@ -1,5 +1,5 @@
 /**
- * The decision-path warm-up (src/snapshot/warm-up.ts): it makes real decisions (the locator is asked for each
+ * The decision-path warm-up (src/answer/warm-up.ts): it makes real decisions (the locator is asked for each
  * made-up client) a few per event-loop turn, but leaves no trace a user could see: the snapshot's decision
  * cache stays empty, the hit/miss counters behind /metrics are as they were, and the first real client still
  * gets a decision made for it. A zone without located services has nothing to warm.
@@ -11,7 +11,7 @@ import { loadZoneSources } from '../src/model/loader.js';
 import { decide, decisionCacheStats } from '../src/routing/decide.js';
 import { RRType } from '../src/wire/constants.js';
 import { buildSnapshot } from '../src/snapshot/build.js';
-import { warmDecisionPath } from '../src/snapshot/warm-up.js';
+import { warmDecisionPath } from '../src/answer/warm-up.js';
 import { EXAMPLE_ZONE, zoneHead } from './helpers/server.js';
 
 function snapshotOf(zone: string, locator: Locator) {

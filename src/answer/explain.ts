@@ -81,14 +81,13 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
   if (!ecs && req.client === undefined) throw new ExplainError('give a client address or an ECS subnet', 'client');
 
   const snap = current();
-  // Without the decision cache: a cached decision is the answer alone, explain wants its reasons too.
-  const uncached: Snapshot = { ...snap, decisions: DecisionCache.NONE };
-  const fixed = () => uncached;
+  const fixed = () => snap;
   const peerAddress = req.client ?? (ecs!.family === 4 ? '127.0.0.1' : '::1');
   const query = buildQuery(name, type, ecs);
   const q = new ParsedQuery();
   const outcome = q.parse(query);
-  const responder = new Responder(fixed, rng);
+  // Without the decision cache: a cached decision is the answer alone, explain wants its reasons too.
+  const responder = new Responder(fixed, rng, undefined, undefined, DecisionCache.NONE);
   const out = responder.respond(q, outcome, query, { address: peerAddress, family: isIP(peerAddress) === 6 ? 6 : 4 }, 'tcp');
   if (!out) throw new ExplainError('the query could not be answered', 'name', 500);
   const msg = decodeMessage(out);
@@ -147,7 +146,8 @@ function maskText(addr: string, family: 4 | 6, prefix: number): string {
   return family === 4 ? bytesToIpv4(bytes, 0) : bytesToIpv6(bytes, 0);
 }
 
-function buildQuery(name: string, type: number, ecs: { family: 4 | 6; prefix: number; network: Buffer } | undefined): Buffer {
+/** A query for `name`/`type`, with an ECS option when `ecs` is given (also the warm-up's made-up queries). */
+export function buildQuery(name: string, type: number, ecs: { family: 4 | 6; prefix: number; network: Buffer } | undefined): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(ecs ? 1 : 0, 10);

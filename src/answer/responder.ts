@@ -7,6 +7,7 @@
  */
 import type { AnswerPlan, Snapshot, ZoneIndex, ZoneSigning } from '../snapshot/types.js';
 import { decide } from '../routing/decide.js';
+import type { DecisionCache } from '../routing/decision-cache.js';
 import type { Client, Decision } from '../routing/decision.js';
 import type { Rng } from '../util/rng.js';
 import { EDNS_DO, HEADER_SIZE, Rcode, RRClass, RRType } from '../wire/constants.js';
@@ -60,6 +61,12 @@ export class Responder {
     private readonly guard?: QueryGuard,
     /** Signs answers of signed zones to DO=1 queries; share one between responders so they share signatures. */
     private readonly signer: Signer = new Signer(),
+    /**
+     * The decision cache to use instead of the snapshot's (explain: DecisionCache.NONE, for decisions with their
+     * reasons). An override, not a copy of the snapshot with another cache: the copy would be an object of
+     * another hidden class, and steering's optimized code would deoptimize on it (and again on the real one).
+     */
+    private readonly decisions?: DecisionCache,
   ) {
     this.res = new ResponseBuilder(() => current().nodeIdBytes, guard);
   }
@@ -151,7 +158,7 @@ export class Responder {
    */
   private signedAnswer(q: ParsedQuery, msg: Buffer, peer: Peer, zone: ZoneIndex, signing: ZoneSigning, snap: Snapshot, transport: Transport, signatures: boolean): Buffer {
     const steer = (serviceName: string): Decision => {
-      const d = decide(snap, snap.services.get(serviceName)!, q.qtype, this.clientOf(q, peer), this.rng);
+      const d = decide(snap, snap.services.get(serviceName)!, q.qtype, this.clientOf(q, peer), this.rng, this.decisions ?? snap.decisions);
       this.info.decision = d;
       this.info.service = serviceName;
       this.info.region = d.region?.region.name;
@@ -190,7 +197,7 @@ export class Responder {
     const tail = plan.service!;
     const client = this.clientOf(q, peer);
     const svc = snap.services.get(tail.serviceName)!;
-    const d = decide(snap, svc, q.qtype, client, this.rng);
+    const d = decide(snap, svc, q.qtype, client, this.rng, this.decisions ?? snap.decisions);
     this.info.decision = d;
     this.info.service = tail.serviceName;
     this.info.region = d.region?.region.name;

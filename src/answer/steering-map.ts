@@ -55,7 +55,7 @@ export function steeringMap(snap: Snapshot, serviceName: string | undefined, typ
   }
   const networks = snap.locator.networks.entries().map((e) => {
     const client: Client = { address: e.network, family: e.family, sourcePrefix: e.prefix, viaEcs: true };
-    const d = decide(uncached, svc, qtype, client, rng);
+    const d = decide(snap, svc, qtype, client, rng, DecisionCache.NONE);
     return { network: e.value.network, region: d.region?.region.name ?? null };
   });
   return { snapshotVersion: snap.version, services, service: svc.service.name, policy: svc.service.policy, type, countries, networks };

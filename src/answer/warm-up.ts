@@ -1,6 +1,7 @@
 /**
- * Warms the code of the decision path (locating a client, computing a decision, the decision cache) right after
- * the DNS listeners bind, so that the first burst of clients the cache does not know yet meets optimized code.
+ * Warms the code a decision cache miss runs (parsing the query, the responder, locating the client, computing
+ * the decision, the cache, writing the answer) right after the DNS listeners bind, so that the first burst of
+ * clients the cache does not know yet meets optimized code.
  *
  * Why: an ECS spray's first burst arrives with the cache empty, so nearly every query is a miss, and a miss on
  * code V8 has not optimized yet costs several times a warm one. Measured in one process with the bundled
@@ -9,21 +10,32 @@
  * caches are dropped), so the difference is JIT warm-up, not cache contents. At 10 k q/s the cold figure is more than the core has, and
  * the queue it builds is what a legitimate client's p99 saw (see bench/ecs-flood.ts).
  *
- * The decisions are made for made-up clients spread over the address space, into caches of their own that are
- * then dropped: no real client's answer or cache entry comes from here, and the hit/miss counters are left as
- * they were. A few at a time, between real queries, so no query waits long behind it; stop() when closing.
+ * It answers made-up queries (the located services' names, A and AAAA, ECS from clients spread over the address
+ * space) with a Responder of its own (no rate limiting, no cookies, nothing sent, no metrics) whose decision
+ * cache is a scratch one dropped after each turn, over the real snapshot: no real client's answer or cache entry
+ * comes from here, and the hit/miss counters are left as they were. The whole answer path, not decide() alone:
+ * with only decide() warmed, `--trace-deopt` showed steering's code deoptimized and recompiled in the first
+ * second of the first spray (code dependencies invalidated once real answers were first written, and objects
+ * of classes the warm-up had not made), and bench:ecs-flood's first burst had p99 of 56-190 ms (three runs)
+ * against 15-50 ms with this. A few at a time, between real queries, so no query waits long behind it; stop()
+ * when closing.
  */
-import { decide, decisionCacheStats } from '../routing/decide.js';
+import { decisionCacheStats } from '../routing/decide.js';
+import { Responder } from './responder.js';
+import { buildQuery } from './explain.js';
+import { ParsedQuery } from '../wire/query.js';
 import { DecisionCache } from '../routing/decision-cache.js';
 import type { Client } from '../routing/decision.js';
 import { RRType } from '../wire/constants.js';
 import type { ServiceIndex } from '../model/indexes.js';
-import type { Snapshot } from './types.js';
+import type { Snapshot } from '../snapshot/types.js';
 
 /** Enough for V8 to optimize the miss path (see above); costs about 0.3-0.5 s of CPU once per process. */
 export const WARM_UP_DECISIONS = 8000;
 /** Per turn of the event loop: a millisecond or two while the code is still cold, so no query waits long. */
 const PER_TURN = 10;
+const PEER = { address: '127.0.0.1', family: 4 } as const;
+const query = new ParsedQuery();
 
 export interface WarmUp {
   /** Resolves with how many decisions were made once it is over (finished, stopped, or nothing to warm). */
@@ -44,12 +56,18 @@ export function warmDecisionPath(current: () => Snapshot, total = WARM_UP_DECISI
     const located = [...snap.services.values()].filter(isLocated);
     if (stopped || located.length === 0 || made >= total) return finish(made);
     // A cache of its own per turn: the made-up clients are mostly misses (the path to warm), and it still
-    // takes the cache's lookups and inserts.
-    const view = { ...snap, decisions: new DecisionCache(PER_TURN) };
+    // takes the cache's lookups and inserts. The snapshot itself is the real one, not a copy with another
+    // cache: a copy is an object of another hidden class, and the code optimized on it deoptimized on the
+    // first real miss (seen with --trace-deopt in bench:ecs-flood's first burst).
+    const scratch = new DecisionCache(PER_TURN);
+    const responder = new Responder(() => snap, Math.random, undefined, undefined, scratch);
     const { hits, misses } = decisionCacheStats;
     for (const end = Math.min(total, made + PER_TURN); made < end; made++) {
       madeUpClient(client, made);
-      decide(view, located[made % located.length]!, (made & 1) === 0 ? RRType.A : RRType.AAAA, client);
+      // The whole answer path, as a query from this client's block would take it (parse, respond, steer,
+      // write), not decide() alone: code first run by real traffic after the warm-up was what deoptimized.
+      const msg = buildQuery(located[made % located.length]!.service.name, (made & 1) === 0 ? RRType.A : RRType.AAAA, { family: client.family, prefix: client.sourcePrefix, network: client.address });
+      responder.respond(query, query.parse(msg), msg, PEER, 'udp');
     }
     decisionCacheStats.hits = hits;
     decisionCacheStats.misses = misses;
