@@ -13,13 +13,16 @@
  *
  *   node --import tsx bench/ecs-flood.ts [--subnets 65536] [--rate 10000] [--steady 500] [--bursts 2]
  *
+ * To look inside the server: SERVER_NODE_FLAGS="--trace-deopt --trace-opt" (or --cpu-prof --cpu-prof-dir=D)
+ * passes V8/Node flags to it, SERVER_OUT=FILE keeps its stdout, NO_PIN=1 leaves it and the clients unpinned.
+ *
  * With `taskset` on a machine of two or more cores the server runs on CPU 0, this process and the sprayer on
  * CPU 1 (say so in the output). Only 127.0.0.1 is used; every child is killed by PID at the end, on error and by
  * a watchdog. The count and the rate bound each burst: 65 536 subnets at 10 000 q/s is 6.6 s.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -219,7 +222,7 @@ runBench('ecs-flood', async () => {
   const bursts = arg('bursts', 2);
   buildUnlessNpmDid('bench:ecs-flood');
   const perEntry = bytesPerEntry(Math.min(subnets, 60_000));
-  const pin = cpus().length >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+  const pin = process.env.NO_PIN === undefined && cpus().length >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
   if (pin) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const burstSeconds = subnets / rate;
   const dir = mkdtempSync(join(tmpdir(), 'gslb-ecs-flood-'));
@@ -230,9 +233,10 @@ runBench('ecs-flood', async () => {
   for (let i = 0; apiPort === dnsPort && i < 20; i++) apiPort = await freePort();
   const api = `http://${HOST}:${apiPort}`;
   const serve = ['dist/cli.js', 'serve', '--zones', dir, '--data', join(dir, 'data'), '--dns', `${HOST}:${dnsPort}`, '--api', `${HOST}:${apiPort}`, '--log-level', 'error'];
-  const argv = pin ? ['taskset', '-c', '0', process.execPath, ...serve] : [process.execPath, ...serve];
+  const flags = (process.env.SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const argv = pin ? ['taskset', '-c', '0', process.execPath, ...flags, ...serve] : [process.execPath, ...flags, ...serve];
   const floor = await floorRtts(pin, steadyQps, 4000);
-  const server = track(spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }));
+  const server = track(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', process.env.SERVER_OUT ? openSync(process.env.SERVER_OUT, 'w') : 'ignore', 'ignore'] }));
   try {
     await waitForDns(dnsPort, 20_000, server, ecsQuery(1, 81, 2, 69));
     for (let i = 0; i < 200 && !(await fetch(`${api}/healthz`).then((r) => r.ok, () => false)); i++) await sleep(50);
