@@ -8,14 +8,13 @@ import { phaseOf } from '../snapshot/signing.js';
 import { isIP } from 'node:net';
 import { EdnsOption, Rcode, rcodeName, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
-import { bytesToIpv4, bytesToIpv6 } from '../wire/ip.js';
 import { canonical, nameProblem, nameToWire } from '../wire/name.js';
 import { ParsedQuery } from '../wire/query.js';
 import { findZone, Responder } from './responder.js';
 import { signatureWindow } from '../dnssec/rrsig.js';
 import type { ClientLocation, LocationProvenance } from '../geo/locator.js';
 import type { Snapshot } from '../snapshot/types.js';
-import { addressBytes, parseCidr } from '../util/cidr.js';
+import { addressBytes, addressText, maskBits, parseCidr } from '../util/cidr.js';
 import type { Candidate } from '../routing/decision.js';
 import type { Rng } from '../util/rng.js';
 import { DecisionCache } from '../routing/decision-cache.js';
@@ -141,9 +140,7 @@ function signatureInfo(snap: Snapshot, name: string): Pick<ExplainResult, 'dnsse
 }
 
 function maskText(addr: string, family: 4 | 6, prefix: number): string {
-  const bytes = addressBytes(addr, family);
-  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3] = bytes[bit >> 3]! & ~(0x80 >> (bit & 7));
-  return family === 4 ? bytesToIpv4(bytes, 0) : bytesToIpv6(bytes, 0);
+  return addressText(maskBits(addressBytes(addr, family), prefix), family);
 }
 
 /** A query for `name`/`type`, with an ECS option when `ecs` is given (also the warm-up's made-up queries). */

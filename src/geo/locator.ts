@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { Reader, type Response } from 'maxmind';
-import { bytesToIpv4, bytesToIpv6 } from '../wire/ip.js';
+import { addressText, maskBits } from '../util/cidr.js';
 import { countryTable } from '../model/countries.js';
 import type { CustomLocation } from './networks.js';
 import { PrefixMap, type PrefixEntry } from './prefix-map.js';
@@ -84,9 +84,7 @@ export function openDatabase(file: string): GeoDatabase {
 }
 
 function cidrText(addr: Buffer, family: 4 | 6, prefix: number): string {
-  const bytes = Buffer.from(addr);
-  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3] = bytes[bit >> 3]! & ~(0x80 >> (bit & 7));
-  return `${family === 4 ? bytesToIpv4(bytes, 0) : bytesToIpv6(bytes, 0)}/${prefix}`;
+  return `${addressText(maskBits(Buffer.from(addr), prefix), family)}/${prefix}`;
 }
 
 export class Locator {
@@ -143,7 +141,7 @@ export class Locator {
 
   /** The first database with a record for the address, and the longest empty block the ones before it had. */
   private firstRecord(addr: Buffer, family: 4 | 6, sourcePrefix: number): RecordMatch {
-    const text = family === 4 ? bytesToIpv4(addr, 0) : bytesToIpv6(addr, 0);
+    const text = addressText(addr, family);
     let unmatchedPrefix = 0;
     for (const db of this.databases) {
       if (family === 6 && db.reader.metadata.ipVersion === 4) continue;

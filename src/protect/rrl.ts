@@ -14,7 +14,7 @@
  * (14 bytes a bucket). A new key takes the least recently used bucket of its set, so a flood from millions
  * of spoofed networks costs no memory; it can only evict (and so un-limit) buckets, never grow the table.
  */
-import { fmix32 } from '../util/hash.js';
+import { fmix32, fnv1aString, FNV_OFFSET, FNV_PRIME } from '../util/hash.js';
 
 /** What kind of response is being limited. */
 export const ResponseKind = { ANSWER: 0, NXDOMAIN: 1, REFERRAL: 2, ERROR: 3 } as const;
@@ -81,15 +81,15 @@ export class RateLimiter {
   account(address: Buffer, kind: ResponseKind, nameHash: number): RrlAction {
     const prefixBytes = address.length === 4 ? 3 : 7;
     // Two independent 32-bit hashes of the key: one picks the set, the other is the stored fingerprint.
-    let h1 = (this.seed ^ 0x811c9dc5) >>> 0;
+    let h1 = (this.seed ^ FNV_OFFSET) >>> 0;
     let h2 = (this.seed ^ 0x5bd1e995) >>> 0;
     for (let i = 0; i < prefixBytes; i++) {
       const b = address[i]!;
-      h1 = Math.imul(h1 ^ b, 0x01000193);
+      h1 = Math.imul(h1 ^ b, FNV_PRIME);
       h2 = Math.imul(h2 ^ b, 0x5bd1e995);
     }
     const tail = (kind << 8) | address.length;
-    h1 = Math.imul(h1 ^ tail, 0x01000193) ^ nameHash;
+    h1 = Math.imul(h1 ^ tail, FNV_PRIME) ^ nameHash;
     h2 = Math.imul(h2 ^ tail, 0x5bd1e995) ^ Math.imul(nameHash, 0x9e3779b1);
     h1 = fmix32(h1);
     const fingerprint = (fmix32(h2) | 1) >>> 0; // never 0, which marks an empty bucket
@@ -132,7 +132,5 @@ export class RateLimiter {
 
 /** FNV-1a of a question (canonical name and type), for answer buckets. */
 export function questionHash(qname: string, qtype: number): number {
-  let h = 0x811c9dc5 ^ qtype;
-  for (let i = 0; i < qname.length; i++) h = Math.imul(h ^ qname.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return fnv1aString(qname, FNV_OFFSET ^ qtype);
 }

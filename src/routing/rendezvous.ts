@@ -4,13 +4,11 @@
  * first for; adding one takes only the blocks it now wins. Weighted by score = -w / ln(h), h in (0, 1) from a
  * 53-bit hash of the pair, so an item wins a share of blocks proportional to its weight.
  */
-import { fmix32 } from '../util/hash.js';
+import { fmix32, fnv1aString } from '../util/hash.js';
 
 /** FNV-1a of a string: the item's half of the pair (an endpoint address, a region name), made at snapshot build. */
 export function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return fnv1aString(key);
 }
 
 const TWO_32 = 2 ** 32;

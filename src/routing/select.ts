@@ -1,15 +1,15 @@
 /** Weighted choices, either from an injected rng or from a seed derived from the client subnet (stable). */
 import type { Rng } from '../util/rng.js';
+import { fnv1aString, FNV_OFFSET, FNV_PRIME } from '../util/hash.js';
 
 /** FNV-1a over the first `bits` bits of an address, so every client in that block hashes alike. */
 export function subnetHash(addr: Buffer, bits: number, salt: string): number {
-  let h = 0x811c9dc5;
+  let h = FNV_OFFSET;
   const whole = bits >> 3;
-  for (let i = 0; i < whole; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
+  for (let i = 0; i < whole; i++) h = Math.imul(h ^ addr[i]!, FNV_PRIME);
   const rest = bits & 7;
-  if (rest) h = Math.imul(h ^ (addr[whole]! & ((0xff << (8 - rest)) & 0xff)), 0x01000193);
-  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  if (rest) h = Math.imul(h ^ (addr[whole]! & ((0xff << (8 - rest)) & 0xff)), FNV_PRIME);
+  return fnv1aString(salt, h);
 }
 
 /** One item, chosen with probability proportional to weight (all-zero weights: uniform). */

@@ -1,6 +1,6 @@
 /** CIDR parsing and prefix matching over 4- or 16-byte addresses. */
 import { ipFamily } from '../wire/ip.js';
-import { ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
+import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../wire/ip.js';
 
 export interface Cidr {
   family: 4 | 6;
@@ -32,6 +32,17 @@ export function parseCidr(text: string): Cidr | string {
   const network = addressBytes(addr, family);
   if (!prefixBitsOnly(network, prefix)) return `"${text}" has bits set beyond /${prefix}`;
   return { family, prefix, network };
+}
+
+/** Clears every bit of `bytes` past `prefix`, in place; returns `bytes`. */
+export function maskBits(bytes: Buffer, prefix: number): Buffer {
+  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return bytes;
+}
+
+/** An address of `family` (its first 4 or 16 bytes) as text: `192.0.2.0`, `2001:db8::`. */
+export function addressText(bytes: Buffer, family: 4 | 6): string {
+  return family === 4 ? bytesToIpv4(bytes, 0) : bytesToIpv6(bytes, 0);
 }
 
 /** True when no bit past `prefix` is set. */

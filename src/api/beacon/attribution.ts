@@ -4,8 +4,8 @@
  * `--trusted-proxies`: then it is the right-most `X-Forwarded-For` hop that is not itself a trusted proxy (each
  * proxy appends the address it saw, so hops left of an untrusted one may be anything the client wrote).
  */
-import { addressBytes, inPrefix, type Cidr } from '../../util/cidr.js';
-import { bytesToIpv4, bytesToIpv6, ipFamily } from '../../wire/ip.js';
+import { addressBytes, addressText, inPrefix, maskBits, type Cidr } from '../../util/cidr.js';
+import { ipFamily } from '../../wire/ip.js';
 
 export const BEACON_PREFIX = { 4: 24, 6: 56 } as const;
 
@@ -35,9 +35,8 @@ function trusted(address: string, family: 4 | 6, proxies: readonly Cidr[]): bool
 
 function networkOf(address: string, family: 4 | 6): ClientNetwork {
   const prefix = BEACON_PREFIX[family];
-  const bytes = addressBytes(address, family);
-  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  const text = `${family === 4 ? bytesToIpv4(bytes, 0) : bytesToIpv6(bytes, 0)}/${prefix}`;
+  const bytes = maskBits(addressBytes(address, family), prefix);
+  const text = `${addressText(bytes, family)}/${prefix}`;
   return { text, family, network: bytes };
 }
 
