@@ -907,7 +907,7 @@ describe('endpoints', () => {
       assert.match(aaaa.why!.reason, /no IPv6 endpoints in dublin, answered from frankfurt/);
       const c = aaaa.why!.candidates.find((x) => x.region === 'dublin')!;
       assert.equal(c.hasFamily, false);
-      assert.deepEqual(c.families.ipv6, { endpoints: 0, eligible: false, reason: 'no IPv6 endpoints' });
+      assert.deepEqual(c.families.ipv6, { endpoints: 0, eligible: false, waiting: undefined, reason: 'no IPv6 endpoints' });
       assert.equal(c.families.ipv4.eligible, true);
     }
     const one = run(snap, client(TOKYO6), { service: 'one', qtype: RRType.AAAA });

@@ -98,7 +98,7 @@ export function computeHealth(regions: Map<string, RegionIndex>, probes: ProbeIn
       reason,
       unstable: !up || recentChange,
       families: { ipv4: familyVerdict(families.ipv4), ipv6: familyVerdict(families.ipv6) },
-      ...(drain ? { drain } : {}),
+      drain,
       endpoints,
       upCount,
       freshnessMs: freshness,

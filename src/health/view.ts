@@ -27,7 +27,7 @@ export interface RegionHealth {
   /** Down, or an endpoint changed state recently: services answer with a shorter TTL meanwhile. */
   unstable: boolean;
   /** Per family (A: ipv4, AAAA: ipv6); without it (no health data) `up` holds for both families. */
-  families?: Record<'ipv4' | 'ipv6', FamilyHealth>;
+  families?: Record<'ipv4' | 'ipv6', FamilyHealth> | undefined;
 }
 
 export interface EndpointState {
@@ -40,8 +40,13 @@ export interface EndpointState {
 }
 
 /** A region's health with what it was computed from: its endpoints' states, its drain, its freshness window. */
+/**
+ * Made with every property present (drain and families undefined where there are none), in one order, as
+ * NO_DATA is: one hidden class, so steering's optimized code does not meet a verdict of a class it has not
+ * seen when a rebuild after health checks replaces the verdicts it was warmed on.
+ */
 export interface RegionVerdict extends RegionHealth {
-  drain?: DrainRecord;
+  drain?: DrainRecord | undefined;
   /** By address; an endpoint missing here is up (no data). */
   endpoints: ReadonlyMap<string, EndpointState>;
   /** How many of `endpoints` are up. */
@@ -57,6 +62,8 @@ const NO_DATA: RegionVerdict = {
   drained: false,
   reason: 'no health data: up',
   unstable: false,
+  families: undefined,
+  drain: undefined,
   endpoints: new Map(),
   upCount: 0,
   freshnessMs: freshnessFor(undefined),

@@ -327,14 +327,15 @@ const endpointWeight = (e: EndpointIndex) => e.weight;
 /** One family of a region as a candidate: its answering endpoints, their health, the drain. */
 function eligibility(r: RegionIndex, family: AddressFamily, h: RegionHealth, wait: boolean): FamilyEligibility {
   const endpoints = r.answering[family].length;
-  if (endpoints === 0) return { endpoints, eligible: false, reason: `no ${FAMILY_LABEL[family]} endpoints` };
+  // Every return has `waiting`, so all are one hidden class (see Candidate).
+  if (endpoints === 0) return { endpoints, eligible: false, waiting: undefined, reason: `no ${FAMILY_LABEL[family]} endpoints` };
   // A region without per-family data (no health computed for it yet) is judged as a whole.
   const fh = h.families?.[family] ?? { up: h.up, reason: h.reason };
-  if (h.drained) return { endpoints, eligible: false, reason: `drained; ${fh.reason}` };
+  if (h.drained) return { endpoints, eligible: false, waiting: undefined, reason: `drained; ${fh.reason}` };
   if (wait && fh.up && fh.settled === false) {
     return { endpoints, eligible: false, waiting: true, reason: `waiting: ${fh.waiting ?? 0} endpoint(s) not yet through their first checks (unverified: wait); ${fh.reason}` };
   }
-  return { endpoints, eligible: fh.up, reason: fh.reason };
+  return { endpoints, eligible: fh.up, waiting: undefined, reason: fh.reason };
 }
 
 /**

@@ -24,7 +24,7 @@ export interface FamilyEligibility {
   /** Has such endpoints, enough of them are up (min-healthy), and the region is not drained. */
   eligible: boolean;
   /** Up only with endpoints still waiting for their first checks (`unverified: wait`): eligible when nothing else is. */
-  waiting?: true;
+  waiting?: true | undefined;
   reason: string;
 }
 
