@@ -80,13 +80,12 @@ export function explain(current: () => Snapshot, req: ExplainRequest, rng: Rng =
   if (!ecs && req.client === undefined) throw new ExplainError('give a client address or an ECS subnet', 'client');
 
   const snap = current();
-  const fixed = () => snap;
   const peerAddress = req.client ?? (ecs!.family === 4 ? '127.0.0.1' : '::1');
   const query = buildQuery(name, type, ecs);
   const q = new ParsedQuery();
   const outcome = q.parse(query);
   // Without the decision cache: a cached decision is the answer alone, explain wants its reasons too.
-  const responder = new Responder(fixed, rng, undefined, undefined, DecisionCache.NONE);
+  const responder = new Responder(() => snap, rng, undefined, undefined, DecisionCache.NONE);
   const out = responder.respond(q, outcome, query, { address: peerAddress, family: isIP(peerAddress) === 6 ? 6 : 4 }, 'tcp');
   if (!out) throw new ExplainError('the query could not be answered', 'name', 500);
   const msg = decodeMessage(out);
