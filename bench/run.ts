@@ -7,7 +7,8 @@
  *     fixture, City-style records; 81.2.69.0/24 is London, so both answer eu-west's 198.51.100.10). gdnsd is
  *     configured here: plugin_geoip, a map over that MMDB in city-auto-mode with the regions' coordinates,
  *     a DYNA resource for `app`, edns_client_subnet on, one UDP thread.
- *   - Rows: gslb --udp-io dgram, gslb --udp-io batch, a bare Node dgram echo (no DNS work: Node's floor),
+ *   - Rows: gslb --udp-io dgram, gslb --udp-io batch (default --udp-coalesce 500us), the same with
+ *     --udp-coalesce 0 (every arrival read at once), a bare Node dgram echo (no DNS work: Node's floor),
  *     gdnsd 3.x (skipped, with how to install it, when /usr/sbin/gdnsd is missing), gslb with --workers 2
  *     (printed as "not available: <its error>" when serve refuses it).
  *   - The server runs under `taskset -c 0`, dnsperf under `taskset -c 1`. Each server is warmed at 15 k q/s for
@@ -23,7 +24,8 @@
  *     (≥ 95 % of its core while the server was below), or neither (answered < offered with the server under
  *     90 %: the generator held back, or the machine is shared), and how long the server's threads waited for
  *     their core (run-queue time from /proc/PID/task/TID/schedstat: other processes on core 0).
- *   - Ratio: CPU per query of each row over gdnsd's, at 15 k and 40 k.
+ *   - Ratio: CPU per query of each row over gdnsd's, at 15 k and 40 k; beside it dnsperf's mean latency of
+ *     those runs (what coalescing trades for CPU).
  *
  * Bounded: BENCH_SECONDS (1-10, default 5) per run, BENCH_ROUNDS (1-5), BENCH_WARMUP_SECONDS (1-30), a watchdog, loopback only, every process killed by PID
  * (dnsperf's wrapping shell by its process group's id). Writes .bench/results.json.
@@ -129,14 +131,16 @@ function summary(rows: Row[]): string {
   // A rate that was not reached is marked: that figure is CPU per query at a lower rate.
   const perQuery = (r: RunFigures) => fmt(r.usPerQuery, 1) + (reachedRate(r) ? ' ' : '*');
   const ratio = (r: RunFigures, i: number) => (ref ? fmt(r.usPerQuery / ref.fixed[i]!.usPerQuery, 2) + '×' : '-');
-  const head = ['server', 'µs/q 15k', 'vs gdnsd', 'µs/q 40k', 'vs gdnsd', 'max q/s', 'µs/q max', 'max limited by'];
+  const head = ['server', 'µs/q 15k', 'vs gdnsd', 'µs/q 40k', 'vs gdnsd', 'avg ms 15k/40k', 'max q/s', 'µs/q max', 'max limited by'];
   const body = rows.map((r) => {
-    if (!r.runs) return [r.label, '', '', '', '', '', '', ''];
+    if (!r.runs) return [r.label, '', '', '', '', '', '', '', ''];
     const [a, b] = r.runs.fixed as [RunFigures, RunFigures];
     const m = r.runs.max;
-    return [r.label, perQuery(a), ratio(a, 0), perQuery(b), ratio(b, 1), fmt(m.qps), fmt(m.usPerQuery, 1), limitedBy(m)];
+    // dnsperf's mean latency of those runs: what --udp-coalesce trades for CPU.
+    const latency = `${fmt(a.avgLatencyMs, 2)} / ${fmt(b.avgLatencyMs, 2)}`;
+    return [r.label, perQuery(a), ratio(a, 0), perQuery(b), ratio(b, 1), latency, fmt(m.qps), fmt(m.usPerQuery, 1), limitedBy(m)];
   });
-  const lines = table(head, body, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left']).split('\n');
+  const lines = table(head, body, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left']).split('\n');
   // A row that did not run says why after its label, across the figures' columns.
   rows.forEach((r, i) => {
     if (r.skipped) lines[2 + i] = lines[2 + i]!.slice(0, Math.max(...rows.map((x) => x.label.length))) + '  ' + r.skipped;

@@ -44,6 +44,7 @@ Run "gslb <command> --help" for a command's options.`,
   --trusted-proxies CIDRS  GSLB_TRUSTED_PROXIES  proxies whose X-Forwarded-For beacons believe  [none]
   --cookie-secret HEX  GSLB_COOKIE_SECRET  server-cookie secret (32 hex digits); twice: NEW, OLD  [random per start]
   --udp-io MODE        GSLB_UDP_IO      auto|batch|dgram: native recvmmsg/sendmmsg or Node dgram  [auto: batch if built]
+  --udp-coalesce T     GSLB_UDP_COALESCE  batch, under load: read UDP every T, not per datagram  [500us; 0: off]
   --workers N|auto     GSLB_WORKERS     DNS worker processes sharing each --dns port (auto: one per core)  [1]
 
 Signals: SIGHUP reloads zone files; SIGTERM/SIGINT stop gracefully (exit 0).`,

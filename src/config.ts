@@ -44,6 +44,11 @@ export interface ServeOptions {
   redisMinReplicas: number;
   /** UDP I/O: the batch module where it loads (auto), always (batch: else no start), or Node's dgram. */
   udpIo: UdpIoSetting;
+  /**
+   * Batch mode: under load, read the socket every this many µs instead of on each datagram's arrival (0 = off);
+   * see native/udp_batch.c (start_ticking).
+   */
+  udpCoalesceMicros: number;
   /** GSLB_UDP_IO_MODULE: load the batch module from this file instead of where the install builds it. */
   udpIoModule: string | undefined;
   /** DNS worker processes (1 = this process answers DNS itself; more = node:cluster workers, see worker-pool.ts). */
@@ -81,6 +86,7 @@ export const SERVE_OPTIONS = {
   cookieSecret: { flag: '--cookie-secret', env: 'GSLB_COOKIE_SECRET', repeatable: true },
   redisMinReplicas: { flag: '--redis-min-replicas', env: 'GSLB_REDIS_MIN_REPLICAS' },
   udpIo: { flag: '--udp-io', env: 'GSLB_UDP_IO' },
+  udpCoalesce: { flag: '--udp-coalesce', env: 'GSLB_UDP_COALESCE' },
   workers: { flag: '--workers', env: 'GSLB_WORKERS' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -90,6 +96,10 @@ export const DEFAULT_API = '127.0.0.1:8080';
 export const DEFAULT_RRL = 200;
 export const DEFAULT_RRL_SLIP = 2;
 export const DEFAULT_RRL_EXEMPT = '127.0.0.0/8,::1/128';
+/** --udp-coalesce: a wakeup then carries ~7 queries at 15 k q/s, for at most this much added latency. */
+export const DEFAULT_UDP_COALESCE = '500us';
+/** Longer than this would add more latency than any CPU it saves is worth. */
+export const MAX_UDP_COALESCE_MICROS = 10_000;
 
 /**
  * Split argv into `--flag value` / `--flag=value` pairs with node:util `parseArgs`; every value of a flag is
@@ -245,11 +255,13 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const udpIoText = one(SERVE_OPTIONS.udpIo) ?? 'auto';
   if (!isUdpIoSetting(udpIoText)) throw new UsageError(`--udp-io: "${udpIoText}" is not one of ${UDP_IO_SETTINGS.join(', ')}`);
 
+  const udpCoalesceMicros = parseCoalesce(one(SERVE_OPTIONS.udpCoalesce) ?? DEFAULT_UDP_COALESCE);
   const workers = parseWorkers(one(SERVE_OPTIONS.workers) ?? '1');
 
   return {
     workers,
     udpIo: udpIoText,
+    udpCoalesceMicros,
     udpIoModule: env.GSLB_UDP_IO_MODULE || undefined,
     probers,
     rrl: Number(rrlText),
@@ -271,6 +283,15 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
     apiToken,
     logLevel,
   };
+}
+
+/** `--udp-coalesce 500us|1ms|0`: microseconds, 0 = off. */
+export function parseCoalesce(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(us|ms)?$/.exec(text.trim());
+  const micros = m ? Math.round(Number(m[1]) * (m[2] === 'ms' ? 1000 : 1)) : NaN;
+  if (!m || (m[2] === undefined && micros !== 0) || !(micros >= 0 && micros <= MAX_UDP_COALESCE_MICROS))
+    throw new UsageError(`--udp-coalesce: "${text}" is not a period from 0 (off) to ${MAX_UDP_COALESCE_MICROS / 1000}ms (e.g. 500us, 1ms)`);
+  return micros;
 }
 
 /** More than this is a typo, not a machine: each worker holds a full snapshot. */

@@ -254,7 +254,7 @@ export async function startServer(opts: ServeOptions, log: Logger, extras: Serve
         udpResponder: new Responder(holder.current, Math.random, guard, signer),
         tcpResponder: new Responder(holder.current, Math.random, guard, signer),
         tcpLimits: extras.tcpLimits ?? DEFAULT_TCP_LIMITS,
-        ...(extras.udpBatch ? { batch: extras.udpBatch } : {}),
+        batch: { coalesceMicros: opts.udpCoalesceMicros, ...extras.udpBatch },
       });
       telemetry.tcpListeners.push(...listeners.tcp);
       registerUdpIoMetrics(telemetry.registry, io.mode, listeners.udp);

@@ -108,7 +108,7 @@ async function serveDns(opts: ServeOptions, slot: number, log: Logger): Promise<
     tcpResponder: new Responder(holder.current, Math.random, guard),
     tcpLimits: DEFAULT_TCP_LIMITS,
     // Each worker its own socket in one reuseport group where it can; else dgram takes the cluster's handle.
-    batch: { reusePort: true },
+    batch: { reusePort: true, coalesceMicros: opts.udpCoalesceMicros },
     dgram: { reusePort: sharing === 'reuseport' },
   });
   telemetry.tcpListeners.push(...dns.tcp);

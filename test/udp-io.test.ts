@@ -7,7 +7,7 @@
  * GSLB_TEST_UDP_IO (test/helpers/udp-io.ts); this file chooses the mode in each test.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -296,7 +296,9 @@ test('udp-io batch: sockets opened and closed leave no descriptor behind, and a 
   const { UdpSocket } = load.addon;
   const fds = () => readdirSync('/proc/self/fd').length;
   const before = fds();
-  for (let i = 0; i < 200; i++) await new Promise<void>((resolve) => new UdpSocket({ host: i % 2 ? '::1' : '127.0.0.1', port: 0 }, () => 0).close(resolve));
+  // Half with the coalescing timer (a timerfd of its own).
+  for (let i = 0; i < 200; i++)
+    await new Promise<void>((resolve) => new UdpSocket({ host: i % 2 ? '::1' : '127.0.0.1', port: 0, coalesceMicros: i % 4 < 2 ? 500 : 0 }, () => 0).close(resolve));
   assert.equal(fds(), before);
   // In a child process, so a crash is a failed assertion rather than this test run dying: the worker's
   // environment closes the socket and waits for it before the module is unloaded.
@@ -305,7 +307,8 @@ test('udp-io batch: sockets opened and closed leave no descriptor behind, and a 
     const w = new Worker(\`
       const a = require(\${JSON.stringify(${JSON.stringify(load.path)})});
       new a.UdpSocket({ host: '127.0.0.1', port: 0 }, () => 0);
-      const closing = new a.UdpSocket({ host: '::1', port: 0 }, () => 0);
+      new a.UdpSocket({ host: '127.0.0.1', port: 0, coalesceMicros: 500 }, () => 0);
+      const closing = new a.UdpSocket({ host: '::1', port: 0, coalesceMicros: 500 }, () => 0);
       closing.close();
       process.exit(0);
     \`, { eval: true });
@@ -315,4 +318,98 @@ test('udp-io batch: sockets opened and closed leave no descriptor behind, and a 
   assert.equal(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /worker exited 0/);
+});
+
+/**
+ * A steady stream from another process (so the server in this one is not the sender's event loop): `count`
+ * queries one per `gapMicros` (busy-waited, a send per event-loop turn), replies counted by ID.
+ */
+async function pacedStream(target: { host: string; port: number }, count: number, gapMicros: number): Promise<number> {
+  const query = appQuery(0).toString('hex');
+  const script = `
+    // A roomy receive buffer: the replies of one timer read arrive together while this loop spins.
+    const s = require('node:dgram').createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+    const q = Buffer.from('${query}', 'hex');
+    const got = new Set();
+    s.on('message', (m) => { got.add(m.readUInt16BE(0)); if (got.size === ${count}) done(); });
+    const done = () => { console.log(got.size); process.exit(0); };
+    setTimeout(done, 10000);
+    let i = 0;
+    let next = process.hrtime.bigint();
+    const step = () => {
+      while (process.hrtime.bigint() < next) {}
+      q.writeUInt16BE(i + 1, 0);
+      s.send(Buffer.from(q), ${target.port}, '${target.host}');
+      next += ${gapMicros}000n;
+      if (++i < ${count}) setImmediate(step);
+    };
+    s.bind(0, '127.0.0.1', step);
+  `;
+  const r = await runNode(script);
+  return Number(r.trim());
+}
+
+function runNode(script: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', () => resolve(out));
+  });
+}
+
+test('udp-io batch: --udp-coalesce: a stream faster than one query per period is read on the timer, every query answered; when it stops, reading goes back to arrivals', async () => {
+  await withServer({ args: ['--udp-io', 'batch', '--udp-coalesce', '2ms'] }, async (ts) => {
+    assert.equal(await pacedStream(ts.udp, 1000, 200), 1000, 'every query answered');
+    assert.ok((await metric(ts.api, 'gslb_udp_coalesce_starts_total')) >= 1, 'coalescing began');
+    const ticks = await metric(ts.api, 'gslb_udp_coalesce_ticks_total');
+    assert.ok(ticks > 0, 'reads on the timer');
+    // Datagrams over reads: the timer's reads carry several queries each (a read per arrival would be ~1).
+    const received = await metric(ts.api, 'gslb_udp_batch_datagrams_total', { op: 'recv' });
+    const calls = await metric(ts.api, 'gslb_udp_batch_calls_total', { op: 'recv' });
+    assert.ok(received / calls > 2, `${received} datagrams in ${calls} reads`);
+    // Idle now: the first empty tick stops the timer, so the count stops growing (a timer left running would
+    // add 500 a second and this would time out).
+    let last = -1;
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const now = await metric(ts.api, 'gslb_udp_coalesce_ticks_total');
+      if (now === last) break;
+      assert.ok(Date.now() < deadline, `the timer keeps reading an idle socket (${now} ticks)`);
+      last = now;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // And a lone query is read on arrival, not on a timer.
+    const r = await udpQuery(ts.udp, { name: 'app.gslb.example.test' });
+    assert.equal(r.rcode, Rcode.NOERROR);
+    assert.equal(await metric(ts.api, 'gslb_udp_coalesce_ticks_total'), last, 'no tick for a lone query');
+  });
+});
+
+test('udp-io batch: --udp-coalesce: a send that would block while reading on the timer waits for writability, and nothing is dropped', async () => {
+  await withServer({ args: ['--udp-io', 'batch', '--udp-coalesce', '2ms'], extras: { udpBatch: { fakeEagainEvery: 3 } } }, async (ts) => {
+    assert.equal(await pacedStream(ts.udp, 1000, 200), 1000, 'every query answered');
+    assert.ok((await metric(ts.api, 'gslb_udp_coalesce_ticks_total')) > 0, 'reads on the timer');
+    assert.ok((await metric(ts.api, 'gslb_udp_send_waits_total')) > 0, 'sends waited');
+    assert.equal(await metric(ts.api, 'gslb_udp_send_errors_total'), 0);
+  });
+});
+
+test('udp-io batch: --udp-coalesce 0 reads every arrival, even under the same stream', async () => {
+  await withServer({ args: ['--udp-io', 'batch', '--udp-coalesce', '0'] }, async (ts) => {
+    assert.equal(await pacedStream(ts.udp, 500, 200), 500);
+    assert.equal(await metric(ts.api, 'gslb_udp_coalesce_ticks_total'), 0);
+    assert.equal(await metric(ts.api, 'gslb_udp_coalesce_starts_total'), 0);
+  });
+});
+
+test('udp-io: --udp-coalesce and GSLB_UDP_COALESCE take a period in us or ms up to 10ms, or 0 (default 500us); anything else is a usage error naming the flag', () => {
+  assert.equal(parseServeOptions([], {}).udpCoalesceMicros, 500);
+  assert.equal(parseServeOptions(['--udp-coalesce', '1ms'], {}).udpCoalesceMicros, 1000);
+  assert.equal(parseServeOptions(['--udp-coalesce', '0.25ms'], {}).udpCoalesceMicros, 250);
+  assert.equal(parseServeOptions([], { GSLB_UDP_COALESCE: '0' }).udpCoalesceMicros, 0);
+  assert.equal(parseServeOptions([], { GSLB_UDP_COALESCE: '200us' }).udpCoalesceMicros, 200);
+  for (const bad of ['500', '20ms', 'fast', '-1us', '1s'])
+    assert.throws(() => parseServeOptions(['--udp-coalesce', bad], {}), (e: Error) => e instanceof UsageError && e.message.startsWith(`--udp-coalesce: "${bad}" is not a period`), bad);
 });

@@ -36,6 +36,16 @@ const COUNTERS: { name: string; help: string; key?: Key; op?: { recv: Key; send:
     help: 'Batch mode: responses the kernel refused to send (e.g. EPERM from a firewall, ENOBUFS), counted and skipped.',
     key: 'sendErrors',
   },
+  {
+    name: 'gslb_udp_coalesce_ticks_total',
+    help: 'Batch mode, --udp-coalesce: reads of the socket on the coalescing timer (while datagrams arrive faster than one per period).',
+    key: 'ticks',
+  },
+  {
+    name: 'gslb_udp_coalesce_starts_total',
+    help: 'Batch mode, --udp-coalesce: times the arrival rate turned reading over to the timer; the first read that finds nothing turns it back.',
+    key: 'coalescing',
+  },
 ];
 
 export function registerUdpIoMetrics(registry: Registry, mode: UdpIoMode, listeners: readonly UdpIo[]): void {

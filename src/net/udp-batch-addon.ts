@@ -22,6 +22,8 @@ export interface BatchSocketOptions {
   txSize?: number;
   /** Tests only: every Nth send pretends the socket would block, to exercise the wait for writability. */
   fakeEagainEvery?: number;
+  /** Receive coalescing period in µs (0 = off). */
+  coalesceMicros?: number;
 }
 
 /** The native socket; see the comment at the top of native/udp_batch.c for the shared-buffer layout. */

@@ -12,6 +12,8 @@ import { emptyUdpIoCounters, type ListenAddress, type UdpIo, type UdpIoCounters 
 export interface BatchListenOptions {
   /** SO_REUSEPORT: several processes may bind the same address and the kernel spreads the datagrams. */
   reusePort?: boolean;
+  /** Under load, read the socket on a timer of this period (µs) instead of per arrival; 0 = off (--udp-coalesce). */
+  coalesceMicros?: number;
   /** Tests only: every Nth send pretends the socket would block. */
   fakeEagainEvery?: number;
 }
@@ -52,6 +54,7 @@ export class BatchUdpListener implements UdpIo {
           slotSize: MAX_UDP_QUERY,
           txSize: this.addon.MAX_BATCH * MAX_UDP_QUERY,
           fakeEagainEvery: this.options.fakeEagainEvery ?? 0,
+          coalesceMicros: this.options.coalesceMicros ?? 0,
         },
         (count) => this.onBatch(count),
       );
@@ -138,6 +141,8 @@ export class BatchUdpListener implements UdpIo {
       s.sent = at('sent');
       s.sendWaits = at('sendWaits');
       s.sendErrors = at('sendErrors');
+      s.ticks = at('ticks');
+      s.coalescing = at('coalescing');
     }
     return s;
   }

@@ -26,6 +26,9 @@ export interface UdpIoCounters {
   sendWaits: number;
   /** Responses the kernel refused (counted, not retried). */
   sendErrors: number;
+  /** Coalescing (--udp-coalesce): reads on the timer, and times a burst began it. */
+  ticks: number;
+  coalescing: number;
 }
 
 /** One UDP listener. */
@@ -64,5 +67,5 @@ export function chooseUdpIo(setting: UdpIoSetting, modulePath?: string): UdpIoCh
 }
 
 export function emptyUdpIoCounters(): UdpIoCounters {
-  return { oversized: 0, recvCalls: 0, datagrams: 0, sendCalls: 0, sent: 0, sendWaits: 0, sendErrors: 0 };
+  return { oversized: 0, recvCalls: 0, datagrams: 0, sendCalls: 0, sent: 0, sendWaits: 0, sendErrors: 0, ticks: 0, coalescing: 0 };
 }
