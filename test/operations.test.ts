@@ -399,6 +399,8 @@ describe('metrics: DNS counters after real UDP and TCP queries', () => {
         'gslb_udp_batch_datagrams_total',
         'gslb_udp_send_waits_total',
         'gslb_udp_send_errors_total',
+        'gslb_udp_coalesce_starts_total',
+        'gslb_udp_coalesce_ticks_total',
         'gslb_beacon_samples_total',
         'gslb_region_utilization',
         'gslb_service_shed_share',
