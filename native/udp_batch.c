@@ -88,7 +88,6 @@ typedef struct {
   uint64_t coalesce_ns;
   int tfd;
   uv_poll_t tick;
-  int ticking;
   uint64_t last_wake;
   /* libuv handles still to be released by uv_close (the socket's poll, and the tick's when coalescing). */
   int handles_open;
@@ -301,7 +300,6 @@ static int drain(sock_t *s) {
 static void start_ticking(sock_t *s) {
   struct itimerspec period = {{0, (long)s->coalesce_ns}, {0, (long)s->coalesce_ns}};
   if (timerfd_settime(s->tfd, 0, &period, NULL) < 0) return;
-  s->ticking = 1;
   s->stats[STAT_COALESCING]++;
   uv_poll_stop(&s->poll);
   s->poll_events = 0;
@@ -313,7 +311,6 @@ static void stop_ticking(sock_t *s) {
   memset(&off, 0, sizeof off);
   timerfd_settime(s->tfd, 0, &off, NULL);
   uv_poll_stop(&s->tick);
-  s->ticking = 0;
 }
 
 static void on_tick(uv_poll_t *handle, int status, int events) {

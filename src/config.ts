@@ -285,11 +285,11 @@ export function parseServeOptions(argv: readonly string[], env: NodeJS.ProcessEn
   };
 }
 
-/** `--udp-coalesce 500us|1ms|0`: microseconds, 0 = off. */
+/** `--udp-coalesce 500us|1ms|0`: microseconds, 0 = off. A duration as elsewhere, plus microseconds. */
 export function parseCoalesce(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(us|ms)?$/.exec(text.trim());
-  const micros = m ? Math.round(Number(m[1]) * (m[2] === 'ms' ? 1000 : 1)) : NaN;
-  if (!m || (m[2] === undefined && micros !== 0) || !(micros >= 0 && micros <= MAX_UDP_COALESCE_MICROS))
+  const us = /^(\d+)us$/.exec(text.trim());
+  const micros = text.trim() === '0' ? 0 : us ? Number(us[1]) : Math.round((parseDuration(text) ?? NaN) * 1000);
+  if (!(micros >= 0 && micros <= MAX_UDP_COALESCE_MICROS))
     throw new UsageError(`--udp-coalesce: "${text}" is not a period from 0 (off) to ${MAX_UDP_COALESCE_MICROS / 1000}ms (e.g. 500us, 1ms)`);
   return micros;
 }
